@@ -18,3 +18,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         function = getattr(item, "function", None)
         if function is not None and inspect.iscoroutinefunction(function):
             item.add_marker(pytest.mark.anyio)
+
+
+@pytest.fixture(autouse=True)
+def _no_leaks(swoop_leak_check: None) -> None:
+    """Every test of the framework must stop the servers, processes and threads it starts."""

@@ -455,7 +455,7 @@ def _copy(definition: BeanDefinition) -> BeanDefinition:
         instance=definition.instance,
         has_instance=definition.has_instance,
         marks=definition.marks,
-        location=definition.location,
+        declared_at=definition.declared_at,
     )
 
 

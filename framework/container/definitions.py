@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import linecache
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,14 +23,45 @@ def snake_name(cls: type) -> str:
 
 
 def location_of(obj: Any) -> str:
-    """``path/to/module.py:12`` for a class or function, as precise as inspect can tell."""
+    """``path/to/module.py:12`` for a class or function, as precise as the source allows."""
     target = getattr(obj, "__func__", obj)
+    code = getattr(target, "__code__", None)
+    if code is not None:
+        return f"{_short(code.co_filename)}:{code.co_firstlineno}"
+    if inspect.isclass(target):
+        found = _class_line(target)
+        if found is not None:
+            return found
     try:
         path = inspect.getsourcefile(target) or "<unknown>"
         line = inspect.getsourcelines(target)[1]
     except (OSError, TypeError):
         return getattr(target, "__module__", "<unknown>")
     return f"{_short(path)}:{line}"
+
+
+def _class_line(cls: type) -> str | None:
+    """The ``class`` line, found from a method's first line by reading back through the file.
+
+    ``inspect.getsourcelines`` parses the whole module for each class: far too slow for
+    every bean at boot. A method's code object knows its file and line, and ``linecache``
+    reads each file once.
+    """
+    prefix = cls.__qualname__ + "."
+    lines = [
+        (fn.__code__.co_filename, fn.__code__.co_firstlineno)
+        for fn in (getattr(v, "__func__", v) for v in vars(cls).values())
+        if getattr(fn, "__code__", None) is not None and fn.__qualname__.startswith(prefix)
+    ]
+    if not lines:
+        return None
+    filename, first = min(lines, key=lambda item: item[1])
+    header = f"class {cls.__name__}"
+    for number in range(first, 0, -1):
+        text = linecache.getline(filename, number).lstrip()
+        if text.startswith(header) and text[len(header) : len(header) + 1] in ("(", ":"):
+            return f"{_short(filename)}:{number}"
+    return None
 
 
 def _short(path: str) -> str:
@@ -67,8 +99,20 @@ class BeanDefinition:
     instance: Any = None
     has_instance: bool = False
     marks: tuple[object, ...] = ()
-    location: str = ""
+    declared_at: str = ""
     index: int = field(default=-1)
+
+    @property
+    def location(self) -> str:
+        """``file:line`` of the declaration, read from the source only when a message needs it
+        (inspect parses the whole module: far too slow to do for every bean at boot)."""
+        if not self.declared_at:
+            self.declared_at = location_of(self.factory or self.cls)
+        return self.declared_at
+
+    @location.setter
+    def location(self, value: str) -> None:
+        self.declared_at = value
 
     @property
     def label(self) -> str:
@@ -89,5 +133,4 @@ def definition_from_class(cls: type, mark: BeanMark | None = None) -> BeanDefini
         aliases=mark.alias,
         primary=mark.primary,
         marks=marks.marks_of(cls),
-        location=location_of(cls),
     )

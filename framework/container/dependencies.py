@@ -91,7 +91,9 @@ def _hints(target: Any, owner: str) -> dict[str, Any]:
         ) from exc
 
 
-def call_dependencies(target: Callable[..., Any], owner: str, where: str) -> list[Dependency]:
+def call_dependencies(
+    target: Callable[..., Any], owner: str, where: str | Callable[[], str]
+) -> list[Dependency]:
     """The injectable parameters of ``target`` (a class's ``__init__`` or a function).
 
     Raises:
@@ -116,7 +118,7 @@ def call_dependencies(target: Callable[..., Any], owner: str, where: str) -> lis
                 describe(
                     [
                         f"cannot inject parameter {param.name!r} of {owner}: it has no type hint",
-                        f"at: {where}",
+                        f"at: {where if isinstance(where, str) else where()}",
                         f"fix: annotate it, like `{param.name}: SomeBean`, or give it a default",
                     ]
                 )

@@ -56,10 +56,14 @@ def dependencies_of(definition: BeanDefinition) -> list[Dependency]:
     owner = definition.label
     if definition.factory is not None:
         fn = definition.factory
-        return call_dependencies(fn, getattr(fn, "__qualname__", owner), definition.location)
+        return call_dependencies(fn, getattr(fn, "__qualname__", owner), _where(definition))
     attrs = attribute_dependencies(definition.cls)
     init = definition.cls.__init__  # type: ignore[misc]  # read, not called on an instance
-    return attrs + call_dependencies(init, f"{owner}.__init__", definition.location)
+    return attrs + call_dependencies(init, f"{owner}.__init__", _where(definition))
+
+
+def _where(definition: BeanDefinition) -> Callable[[], str]:
+    return lambda: definition.location
 
 
 def _chain(frames: Sequence[Frame]) -> str:
@@ -150,11 +154,15 @@ def ambiguous(tp: Any, candidates: list[BeanDefinition], needed_by: str) -> Ambi
 
 
 def not_found(what: str, needed_by: str, tp: Any) -> BeanNotFoundError:
-    fix = (
-        f"fix: decorate {type_label(tp)} with @bean, or bind it in config/beans.py"
-        if isinstance(tp, type)
-        else "fix: declare a bean with that name, @bean(name=...) or alias=[...]"
-    )
+    if isinstance(tp, type) and tp.__module__ == "builtins":
+        fix = (
+            f"fix: give it a default, or inject a config value: "
+            f'Annotated[{type_label(tp)}, config_value("some.key")]'
+        )
+    elif isinstance(tp, type):
+        fix = f"fix: decorate {type_label(tp)} with @bean, or bind it in config/beans.py"
+    else:
+        fix = "fix: declare a bean with that name, @bean(name=...) or alias=[...]"
     return BeanNotFoundError(describe([f"no bean provides {what}", f"needed by: {needed_by}", fix]))
 
 

@@ -485,3 +485,19 @@ def _where(cls: type) -> str:
 
 def _qual(cls: type) -> str:
     return cls.__qualname__
+
+
+def test_builtin_parameter_without_default_suggests_a_config_value() -> None:
+    @bean
+    class Port:
+        def __init__(self, port: int) -> None:
+            self.port = port
+
+    with pytest.raises(BeanNotFoundError) as info:
+        Application.from_classes(Port)
+    assert str(info.value).splitlines() == [
+        "no bean provides int",
+        f"  needed by: {_qual(Port)}.__init__(port) ({_where(Port)})",
+        "  fix: give it a default, or inject a config value: "
+        'Annotated[int, config_value("some.key")]',
+    ]
