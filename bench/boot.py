@@ -178,7 +178,7 @@ def resolution() -> dict[str, float]:
 
 
 def woven() -> dict[str, float]:
-    from framework.aop import ProceedingJoinPoint, around, aspect, point_bean
+    from framework.aop import ProceedingJoinPoint, around, aspect, point_execution
 
     @bean
     class Target:
@@ -197,13 +197,20 @@ def woven() -> dict[str, float]:
             return x + 1
 
     @aspect(order=1)
-    @point_bean(include=["Target"])
+    @point_execution(include=[r".*\.Target\.work"])
     class Wrap:
         @around
         def wrap(self, jp: ProceedingJoinPoint) -> Any:
             return jp.proceed()
 
-    app = Application.from_classes(Target, Plain, Wrap)
+    @aspect(order=2)
+    @point_execution(include=[r".*\.Target\.awork"])
+    class AsyncWrap:
+        @around
+        async def wrap(self, jp: ProceedingJoinPoint) -> Any:
+            return await jp.proceed()
+
+    app = Application.from_classes(Target, Plain, Wrap, AsyncWrap)
     target, plain = app.container.get(Target), app.container.get(Plain)
     sync_plain = per_call_us(lambda: plain.work(1))
     sync_woven = per_call_us(lambda: target.work(1))
