@@ -185,6 +185,9 @@ def woven() -> dict[str, float]:
         def work(self, x: int) -> int:
             return x + 1
 
+        def report(self, x: int) -> dict[str, Any]:
+            return {"id": x, "name": f"user-{x}", "tags": ["a", "b"], "active": x > 0}
+
         async def awork(self, x: int) -> int:
             return x + 1
 
@@ -193,11 +196,14 @@ def woven() -> dict[str, float]:
         def work(self, x: int) -> int:
             return x + 1
 
+        def report(self, x: int) -> dict[str, Any]:
+            return {"id": x, "name": f"user-{x}", "tags": ["a", "b"], "active": x > 0}
+
         async def awork(self, x: int) -> int:
             return x + 1
 
     @aspect(order=1)
-    @point_execution(include=[r".*\.Target\.work"])
+    @point_execution(include=[r".*\.Target\.(work|report)"])
     class Wrap:
         @around
         def wrap(self, jp: ProceedingJoinPoint) -> Any:
@@ -214,6 +220,8 @@ def woven() -> dict[str, float]:
     target, plain = app.container.get(Target), app.container.get(Plain)
     sync_plain = per_call_us(lambda: plain.work(1))
     sync_woven = per_call_us(lambda: target.work(1))
+    body_plain = per_call_us(lambda: plain.report(1))
+    body_woven = per_call_us(lambda: target.report(1))
 
     async def drive(obj: Any, n: int) -> float:
         work = obj.awork
@@ -228,12 +236,17 @@ def woven() -> dict[str, float]:
     async_plain = asyncio.run(drive(plain, 100_000))
     async_woven = asyncio.run(drive(target, 100_000))
     return {
-        "sync plain": sync_plain,
-        "sync woven (1 around)": sync_woven,
-        "sync ratio": sync_woven / sync_plain,
+        "sync plain, trivial body": sync_plain,
+        "sync woven (1 around), trivial body": sync_woven,
+        "sync ratio, trivial body": sync_woven / sync_plain,
+        "sync overhead per call": sync_woven - sync_plain,
+        "sync plain, small real body": body_plain,
+        "sync woven (1 around), small real body": body_woven,
+        "sync ratio, small real body": body_woven / body_plain,
         "async plain": async_plain,
         "async woven (1 around)": async_woven,
         "async ratio": async_woven / async_plain,
+        "async overhead per call": async_woven - async_plain,
     }
 
 
@@ -249,11 +262,11 @@ def main() -> None:
     print(f"  warm (modules already imported):            {boot['warm']:8.1f} ms")
     print("resolution, µs per container.get()")
     for name, value in resolution().items():
-        print(f"  {name:38s} {value:8.3f}")
+        print(f"  {name:40s} {value:8.3f}")
     print("woven call vs plain call, µs per call")
     for name, value in woven().items():
         unit = "x" if "ratio" in name else ""
-        print(f"  {name:38s} {value:8.3f}{unit}")
+        print(f"  {name:40s} {value:8.3f}{unit}")
 
 
 if __name__ == "__main__":

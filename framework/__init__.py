@@ -4,6 +4,20 @@ Decorators record marks; ``Application.boot`` scans the app packages, builds the
 weaves aspects and compiles the route tables; ``appctl`` serves it.
 """
 
+from framework.aop import (
+    AspectError,
+    JoinPoint,
+    ProceedingJoinPoint,
+    after,
+    after_returning,
+    after_throwing,
+    around,
+    aspect,
+    before,
+    point_annotation,
+    point_bean,
+    point_execution,
+)
 from framework.application import Application
 from framework.container import (
     AmbiguousBeanError,
@@ -29,6 +43,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AmbiguousBeanError",
     "Application",
+    "AspectError",
     "BeanDefinition",
     "BeanNotFoundError",
     "BootError",
@@ -38,14 +53,25 @@ __all__ = [
     "EventManager",
     "Extension",
     "FrameworkError",
+    "JoinPoint",
     "Named",
+    "ProceedingJoinPoint",
     "Provider",
     "ScanContext",
     "Scope",
     "ScopeWideningError",
     "__version__",
+    "after",
+    "after_returning",
+    "after_throwing",
+    "around",
+    "aspect",
     "bean",
+    "before",
     "config_value",
     "inject",
     "listener",
+    "point_annotation",
+    "point_bean",
+    "point_execution",
 ]
