@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import sys
@@ -24,6 +23,7 @@ from framework.container.scopes import RequestScope
 from framework.errors import BootError, FrameworkError, describe
 from framework.events.lifecycle import APP_BOOT_AFTER, APP_SHUTDOWN, APP_STARTUP
 from framework.events.manager import EventManager
+from framework.imports import import_string
 
 __all__ = ["DEFAULT_EXTENSIONS", "Application"]
 
@@ -34,14 +34,14 @@ log = logging.getLogger("swoop.app")
 DEFAULT_EXTENSIONS: tuple[str, ...] = (
     "framework.events:EventsExtension",
     "framework.aop:AopExtension",
+    "framework.http:HttpExtension",
 )
 
 
 def _load_extension(spec: str) -> Extension:
-    module_name, _, attr = spec.partition(":")
     try:
-        factory = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+        factory = import_string(spec)
+    except ImportError as exc:
         raise BootError(
             describe(
                 [
@@ -74,6 +74,7 @@ class Application:
         self.config = config
         self.scan = scan
         self.extensions = tuple(extensions)
+        self.app_dir: Path | None = None
         self.container: Container
         self._started = False
         self._by_type = {type(e): e for e in self.extensions}
@@ -109,7 +110,8 @@ class Application:
                 config = load_config(root, env=env)
         settings = _as_config(config)
         names = list(packages or settings.get("app.packages", ["app"], type=list[str]))
-        return cls._boot(scan_packages(names), settings, extensions, overrides)
+        root_dir = Path(app_dir).resolve() if app_dir is not None else None
+        return cls._boot(scan_packages(names), settings, extensions, overrides, root_dir)
 
     @classmethod
     def from_classes(
@@ -133,11 +135,13 @@ class Application:
         config: Config,
         extra: Iterable[Extension | str],
         overrides: Mapping[Any, Any] | None,
+        app_dir: Path | None = None,
     ) -> Application:
         specs: list[Extension | str] = [*DEFAULT_EXTENSIONS, *config.get("app.extensions", [])]
         specs.extend(extra)
         extensions = [_load_extension(s) if isinstance(s, str) else s for s in specs]
         app = cls(config, extensions, scan)
+        app.app_dir = app_dir
         ctx = ScanContext(scan, config, app._definitions(scan))
         for extension in extensions:
             extension.scanned(ctx)
@@ -154,7 +158,7 @@ class Application:
         return app
 
     def _definitions(self, scan: ScanResult) -> list[BeanDefinition]:
-        found = [definition_from_class(c, m) for c, m in scan.classes_with(BeanMark)]
+        found = [definition_from_class(c, _bean_mark(c)) for c in scan.classes if _is_bean(c)]
         found.append(BeanDefinition("config", Config, instance=self.config, has_instance=True))
         found.append(BeanDefinition("application", Application, instance=self, has_instance=True))
         for key, value in dict(self.config.get("beans.definitions", {})).items():
@@ -222,6 +226,18 @@ class Application:
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.shutdown()
+
+
+def _is_bean(cls: type) -> bool:
+    return marks.first(cls, BeanMark) is not None
+
+
+def _bean_mark(cls: type) -> BeanMark:
+    """The mark that declares ``cls``: an explicit ``@bean(...)`` wins over the default mark a
+    bean-making decorator (``@controller``, ``@aspect``) adds, wherever it is in the stack."""
+    found = marks.find(cls, BeanMark)
+    explicit = [m for m in found if m != BeanMark()]
+    return explicit[-1] if explicit else found[0]
 
 
 def _configured_bean(key: Any, value: Any) -> BeanDefinition:

@@ -1,8 +1,6 @@
-"""Shared test configuration: async tests run on anyio's asyncio backend."""
+"""Shared test configuration: async tests run on anyio's asyncio backend (anyio_mode=auto)."""
 
 from __future__ import annotations
-
-import inspect
 
 import pytest
 
@@ -10,14 +8,6 @@ import pytest
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Every coroutine test runs under anyio without each module repeating the marker.
-    for item in items:
-        function = getattr(item, "function", None)
-        if function is not None and inspect.iscoroutinefunction(function):
-            item.add_marker(pytest.mark.anyio)
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,148 @@
+"""The ASGI application: route, run the endpoint, answer misses; handle lifespan.
+
+Per request: one dict lookup for static paths (one regex match for dynamic ones), then the
+route's prebuilt endpoint. Misses (404, 405, automatic ``OPTIONS``, the trailing-slash
+redirect, static files) take a slower path through the global middleware.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from framework.http.endpoint import Run, head_of
+from framework.http.errors import HTTPException
+from framework.http.request import Request
+from framework.http.responses import RedirectResponse, Response
+from framework.http.routing import MissKind, Router
+from framework.http.static import StaticFiles
+
+if TYPE_CHECKING:
+    from framework.application import Application
+
+__all__ = ["ASGIApp", "HttpApp"]
+
+log = logging.getLogger("swoop.http")
+
+# Loose on purpose, like framework.server.typing.AnyASGIApp: engines and httpx each have
+# their own (equivalent) scope types; the ASGI boundary is the edge where Any is allowed.
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+_EMPTY: dict[str, Any] = {}
+_STATIC_METHODS = ("GET", "HEAD")
+
+
+class HttpApp:
+    """The ASGI callable of one application (``app.extension(HttpExtension).asgi``).
+
+    ``lifespan`` events start and stop the application unless it was already started by its
+    owner (then the owner stops it too). ``websocket`` scopes go to :attr:`websocket` when a
+    WebSocket layer sets it, and are refused otherwise.
+    """
+
+    def __init__(
+        self,
+        application: Application,
+        router: Router[Run],
+        *,
+        miss: Callable[[HttpApp], Run],
+        static: StaticFiles | None,
+        scoped: bool,
+    ) -> None:
+        self.application = application
+        self.router = router
+        self.static = static
+        self.websocket: ASGIApp | None = None
+        self._static_routes = router.static
+        self._lookup = router.lookup
+        self._scoped = scoped
+        self._container = application.container
+        self._miss = miss(self)
+        self._miss_head = head_of(self._miss)
+        self._owns_lifecycle = False
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            if self._scoped:
+                async with self._container.request_scope():
+                    await self._http(scope, receive, send)
+                return
+            # the common case, inlined: a static route and no request scope to open
+            table = self._static_routes.get(scope["path"])
+            if table is not None:
+                run = table.get(scope["method"])
+                if run is not None:
+                    await run(scope, receive, send, _EMPTY)
+                    return
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "websocket" and self.websocket is not None:
+            await self.websocket(scope, receive, send)
+        elif scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+        else:
+            raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
+
+    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        found = self._lookup(scope["method"], scope["path"])
+        if found is None:
+            run = self._miss_head if scope["method"] == "HEAD" else self._miss
+            await run(scope, receive, send, _EMPTY)
+        else:
+            await found[0](scope, receive, send, found[1])
+
+    def miss_response(self, request: Request) -> Response:
+        """The answer when no route matched: a static file, 405, OPTIONS, 308, or 404.
+
+        Raises:
+            HTTPException: 404 or 405 (so exception handlers can shape them).
+        """
+        method, path = request.method, request.path
+        miss = self.router.miss(method, path)
+        if miss.kind is MissKind.NOT_FOUND:
+            if self.static is not None and method in _STATIC_METHODS:
+                response = self.static.response(path)
+                if response is not None:
+                    return response
+            raise HTTPException(404)
+        if miss.kind is MissKind.METHOD_NOT_ALLOWED:
+            raise HTTPException(405, headers={"Allow": ", ".join(miss.allow)})
+        if miss.kind is MissKind.OPTIONS:
+            return Response(None, 204, {"Allow": ", ".join(miss.allow)})
+        return RedirectResponse(_location(request.scope), status_code=308)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        app = self.application
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    if not app.started:
+                        await app.startup()
+                        self._owns_lifecycle = True
+                except Exception as exc:
+                    log.exception("application startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    if self._owns_lifecycle:
+                        self._owns_lifecycle = False
+                        await app.shutdown()
+                except Exception as exc:
+                    log.exception("application shutdown failed")
+                    await send({"type": "lifespan.shutdown.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _location(scope: dict[str, Any]) -> str:
+    raw: bytes = scope.get("raw_path") or scope["path"].encode("utf-8")
+    path = raw.decode("latin-1").rstrip("/")
+    # never redirect to //host (a protocol-relative URL would leave the site)
+    path = "/" + path.lstrip("/")
+    query: bytes = scope.get("query_string", b"")
+    return path + ("?" + query.decode("latin-1") if query else "")

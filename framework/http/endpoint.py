@@ -1,0 +1,179 @@
+"""Per-route request handling, specialised at boot for speed.
+
+An endpoint is ``async run(scope, receive, send, path_params)``. :func:`build_endpoint` picks
+the leanest shape for the route: no :class:`Request` object unless binding or middleware need
+one, the router's parameter dict passed straight through as keyword arguments when it already
+is exactly the handler's arguments, dict/list/str results sent without building a
+:class:`Response`, and no middleware chain at all when the route has none.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from framework.http.binding import BindingPlan
+from framework.http.errors import ExceptionHandlers
+from framework.http.middleware import CallNext, compose
+from framework.http.request import Request
+from framework.http.responses import Renderer, Response, dumps
+
+__all__ = ["Run", "build_endpoint", "head_of"]
+
+log = logging.getLogger("swoop.http")
+
+Run = Callable[[dict[str, Any], Any, Any, dict[str, Any]], Awaitable[None]]
+Process = Callable[[Request, CallNext], Awaitable[Response]]
+Invoke = Callable[[Request | None, dict[str, Any]], Any]
+
+_JSON = (b"content-type", b"application/json")
+_TEXT = (b"content-type", b"text/plain; charset=utf-8")
+
+
+def _invoker(handler: Callable[..., Any], plan: BindingPlan, is_async: bool) -> tuple[Invoke, bool]:
+    """How to call the handler, and whether the call's result must be awaited."""
+    if not plan.parameters:
+        return (lambda request, params: handler()), is_async
+    if plan.passthrough:
+        return (lambda request, params: handler(**params)), is_async
+    bind = plan.bind
+
+    async def invoke(request: Request | None, params: dict[str, Any]) -> Any:
+        result = handler(**await bind(request, params))
+        return await result if is_async else result
+
+    return invoke, True
+
+
+async def _render(result: Any, renderer: Renderer) -> Response:
+    try:
+        return renderer(result)
+    except TypeError:
+        if not inspect.isawaitable(result):
+            raise
+    # a sync wrapper (an aspect, a decorator) around an async method returned a coroutine
+    return renderer(await result)
+
+
+def build_endpoint(
+    handler: Callable[..., Any],
+    *,
+    is_async: bool,
+    plan: BindingPlan,
+    renderer: Renderer,
+    processes: Sequence[Process],
+    errors: ExceptionHandlers,
+    max_body_size: int,
+) -> Run:
+    """The ``run`` function of one route (see the module docs)."""
+    invoke, awaits = _invoker(handler, plan, is_async)
+    if processes:
+        return _chained(invoke, awaits, renderer, processes, errors, max_body_size)
+    if plan.passthrough:  # no Request, no binding: call the handler inline
+        return _direct(handler, None, is_async, False, renderer, errors, max_body_size)
+    return _direct(handler, invoke, awaits, plan.needs_request, renderer, errors, max_body_size)
+
+
+def _direct(
+    handler: Callable[..., Any],
+    invoke: Invoke | None,
+    awaits: bool,
+    needs_request: bool,
+    renderer: Renderer,
+    errors: ExceptionHandlers,
+    max_body_size: int,
+) -> Run:
+    extra = [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in renderer.headers.items()
+    ]
+    json_headers = [_JSON, *extra]
+    text_headers = [_TEXT, *extra]
+    status = renderer.status_code or 200
+
+    async def run(scope: dict[str, Any], receive: Any, send: Any, params: dict[str, Any]) -> None:
+        request = Request(scope, receive, params, max_body_size) if needs_request else None
+        body: bytes | None = None
+        try:
+            result = handler(**params) if invoke is None else invoke(request, params)
+            if awaits:
+                result = await result
+            kind = type(result)
+            if kind is dict or kind is list:
+                body, headers = dumps(result), json_headers
+            elif kind is str:
+                body, headers = result.encode(), text_headers
+            else:
+                response = await _render(result, renderer)
+        except Exception as exc:
+            response = await errors.response(
+                exc, lambda: request or Request(scope, receive, params, max_body_size)
+            )
+        if body is None:
+            await response(scope, receive, send)
+            return
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, (b"content-length", b"%d" % len(body))],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    return run
+
+
+def _chained(
+    invoke: Invoke,
+    awaits: bool,
+    renderer: Renderer,
+    processes: Sequence[Process],
+    errors: ExceptionHandlers,
+    max_body_size: int,
+) -> Run:
+    async def terminal(request: Request) -> Response:
+        # errors become responses here, inside the chain, so middleware see their status
+        try:
+            result = invoke(request, request.path_params)
+            if awaits:
+                result = await result
+            return await _render(result, renderer)
+        except Exception as exc:
+            return await errors.response(exc, lambda: request)
+
+    return chain_runner(compose(processes, terminal), errors, max_body_size)
+
+
+def chain_runner(chain: CallNext, errors: ExceptionHandlers, max_body_size: int) -> Run:
+    """Run a middleware chain with a new :class:`Request`; a failing middleware gives an
+    error response too."""
+
+    async def run(scope: dict[str, Any], receive: Any, send: Any, params: dict[str, Any]) -> None:
+        request = Request(scope, receive, params, max_body_size)
+        try:
+            response = await chain(request)
+        except Exception as exc:
+            response = await errors.response(exc, lambda: request)
+        await response(scope, receive, send)
+
+    return run
+
+
+def head_of(run: Run) -> Run:
+    """The automatic ``HEAD`` of a ``GET`` endpoint: same status and headers, no body."""
+
+    async def run_head(
+        scope: dict[str, Any], receive: Any, send: Any, params: dict[str, Any]
+    ) -> None:
+        async def send_head(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body"):
+                    return
+                message = {"type": "http.response.body", "body": b""}
+            await send(message)
+
+        await run(scope, receive, send_head, params)
+
+    return run_head

@@ -1,0 +1,104 @@
+"""Real servers on loopback for tests: an engine serving an ASGI app, always stopped on exit.
+
+```python
+async def test_hello() -> None:
+    async with serve_asgi(app, engine="uvicorn") as url, httpx.AsyncClient() as client:
+        assert (await client.get(f"{url}/hello")).status_code == 200
+```
+
+The server runs in a task of the caller's event loop. Leaving the ``async with`` block, by any
+route, starts a graceful stop and waits for it; a server cannot outlive its block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+
+import anyio
+from anyio.from_thread import start_blocking_portal
+
+from framework.server.engine import Engine, EngineOptions, engine_named, raise_unwrapped
+from framework.server.sockets import bind_tcp, endpoint
+from framework.server.typing import AnyASGIApp
+
+__all__ = ["serve_asgi", "serve_asgi_in_thread"]
+
+# Beyond the grace period the engine cancels what is left; this covers lifespan shutdown.
+_STOP_SLACK = 5.0
+
+
+@asynccontextmanager
+async def serve_asgi(
+    app: AnyASGIApp,
+    *,
+    engine: str | Engine = "hypercorn",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    options: EngineOptions | None = None,
+) -> AsyncIterator[str]:
+    """Serve ``app`` with an engine on ``host:port`` and yield its base URL.
+
+    Port 0 (the default) binds a free port, read back into the URL
+    (``"http://127.0.0.1:54321"``). The URL is yielded once the engine accepts connections
+    and its lifespan startup finished. On exit the engine stops gracefully: in-flight
+    requests get ``options.graceful_timeout`` seconds, after which it is cancelled.
+
+    Raises:
+        LifespanStartupError: the app's startup failed, nothing was yielded.
+        EngineUnavailableError, BindError: as :func:`engine_named` and :func:`bind_tcp`.
+    """
+    chosen = engine_named(engine) if isinstance(engine, str) else engine
+    options = options or EngineOptions()
+    sock = bind_tcp(host, port)
+    url = f"http://{endpoint(sock)}"
+    ready = anyio.Event()
+    stopped = anyio.Event()
+    shutdown = anyio.Event()
+
+    async def run_engine() -> None:
+        try:
+            await chosen.serve(
+                app, [sock], shutdown_trigger=shutdown.wait, options=options, ready=ready.set
+            )
+        finally:
+            stopped.set()
+            ready.set()  # wakes the waiter below when the engine failed to start
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run_engine)
+            await ready.wait()
+            if stopped.is_set():
+                return  # the task group re-raises the engine's error
+            try:
+                yield url
+            finally:
+                shutdown.set()
+                with anyio.CancelScope(shield=True):
+                    with anyio.move_on_after(options.graceful_timeout + _STOP_SLACK):
+                        await stopped.wait()
+                tg.cancel_scope.cancel()
+    except BaseExceptionGroup as group:
+        raise_unwrapped(group)
+    finally:
+        sock.close()
+
+
+@contextmanager
+def serve_asgi_in_thread(
+    app: AnyASGIApp,
+    *,
+    engine: str | Engine = "hypercorn",
+    host: str = "127.0.0.1",
+    port: int = 0,
+    options: EngineOptions | None = None,
+) -> Iterator[str]:
+    """:func:`serve_asgi` for synchronous tests: the server runs in an event loop thread."""
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(
+            serve_asgi(app, engine=engine, host=host, port=port, options=options)
+        ) as url,
+    ):
+        yield url
