@@ -56,6 +56,21 @@ def _load_extension(spec: str) -> Extension:
     return extension
 
 
+def _unique(extensions: list[Extension]) -> list[Extension]:
+    """One extension per type: a later instance (given by the caller) replaces an earlier
+    default one in its place, so ``extensions=[HttpExtension(...)]`` configures, not doubles."""
+    by_type: dict[type, int] = {}
+    found: list[Extension] = []
+    for extension in extensions:
+        index = by_type.get(type(extension))
+        if index is None:
+            by_type[type(extension)] = len(found)
+            found.append(extension)
+        else:
+            found[index] = extension
+    return found
+
+
 def _as_config(config: Config | Mapping[str, Any] | None) -> Config:
     if isinstance(config, Config):
         return config
@@ -139,7 +154,7 @@ class Application:
     ) -> Application:
         specs: list[Extension | str] = [*DEFAULT_EXTENSIONS, *config.get("app.extensions", [])]
         specs.extend(extra)
-        extensions = [_load_extension(s) if isinstance(s, str) else s for s in specs]
+        extensions = _unique([_load_extension(s) if isinstance(s, str) else s for s in specs])
         app = cls(config, extensions, scan)
         app.app_dir = app_dir
         ctx = ScanContext(scan, config, app._definitions(scan))

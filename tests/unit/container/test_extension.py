@@ -110,3 +110,11 @@ def test_attach_returns_the_same_object_and_keeps_order() -> None:
     assert attach(attach(fn, CronMark("a")), CronMark("b")) is fn
     assert [m.spec for m in find(fn, CronMark)] == ["a", "b"]
     assert fn() == 1
+
+
+def test_an_extension_given_twice_is_used_once_in_its_first_place() -> None:
+    first, second = CronExtension(), CronExtension()
+    app = Application.from_classes(Reports, extensions=[first, second])
+    assert app.extension(CronExtension) is second
+    assert [type(e) for e in app.extensions].count(CronExtension) == 1
+    assert second.jobs and not first.jobs
