@@ -12,7 +12,6 @@ from framework import Application, bean
 from framework.aop import ProceedingJoinPoint, around, aspect, point_bean
 from framework.http import (
     CallNext,
-    HttpExtension,
     Request,
     Response,
     asgi_app,
@@ -62,7 +61,5 @@ class HelloController:
 
 def build() -> ASGIApp:
     """The ASGI app: booted once, like a worker does."""
-    app = Application.from_classes(
-        Greeter, Tracing, ServerHeader, HelloController, extensions=[HttpExtension()]
-    )
+    app = Application.from_classes(Greeter, Tracing, ServerHeader, HelloController)
     return asgi_app(app)

@@ -15,13 +15,11 @@ import pydantic
 import pytest
 
 from framework import Application, bean
-from framework.application import DEFAULT_EXTENSIONS
 from framework.http import (
     Body,
     Cookie,
     FormData,
     Header,
-    HttpExtension,
     Query,
     Request,
     UploadFile,
@@ -36,10 +34,6 @@ from framework.testing.servers import serve_asgi
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
 ENGINES = ["hypercorn", "uvicorn"]
-
-
-def extensions() -> list[Any]:
-    return [] if "framework.http:HttpExtension" in DEFAULT_EXTENSIONS else [HttpExtension()]
 
 
 @dataclass
@@ -160,7 +154,6 @@ async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncCli
         Greeter,
         RequestCounter,
         config={"http": {"max_body_size": 1000}},
-        extensions=extensions(),
     )
     async with (
         serve_asgi(asgi_app(app), engine=request.param) as url,
@@ -333,9 +326,7 @@ class PrototypeController:
 
 
 async def test_request_and_prototype_controllers_in_either_decorator_order() -> None:
-    app = Application.from_classes(
-        PerRequestController, PrototypeController, extensions=extensions()
-    )
+    app = Application.from_classes(PerRequestController, PrototypeController)
     async with TestClient(app) as client:
         first = (await client.get("/per-request")).json()["number"]
         assert (await client.get("/per-request")).json()["number"] == first + 1

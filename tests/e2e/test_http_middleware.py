@@ -10,11 +10,9 @@ import httpx
 import pytest
 
 from framework import Application, bean
-from framework.application import DEFAULT_EXTENSIONS
 from framework.http import (
     CallNext,
     HTTPException,
-    HttpExtension,
     JSONResponse,
     Request,
     Response,
@@ -31,10 +29,6 @@ from framework.testing.servers import serve_asgi
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
 ENGINES = ["hypercorn", "uvicorn"]
-
-
-def extensions() -> list[Any]:
-    return [] if "framework.http:HttpExtension" in DEFAULT_EXTENSIONS else [HttpExtension()]
 
 
 class Recorder:
@@ -177,9 +171,7 @@ def make_app(**http: Any) -> Application:
             **http,
         },
     }
-    return Application.from_classes(
-        MiddlewareController, Handlers, config=config, extensions=extensions()
-    )
+    return Application.from_classes(MiddlewareController, Handlers, config=config)
 
 
 @pytest.fixture(params=ENGINES)
@@ -252,9 +244,7 @@ async def test_http_exception_and_unhandled_errors(
 
 
 async def test_debug_mode_adds_traceback() -> None:
-    app = Application.from_classes(
-        MiddlewareController, Handlers, config={"app": {"debug": True}}, extensions=extensions()
-    )
+    app = Application.from_classes(MiddlewareController, Handlers, config={"app": {"debug": True}})
     async with (
         serve_asgi(asgi_app(app)) as url,
         httpx.AsyncClient(base_url=url) as client,

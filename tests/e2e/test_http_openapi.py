@@ -4,24 +4,19 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, TypedDict
+from typing import Annotated, ClassVar, TypedDict
 
 import httpx
 import pydantic
 import pytest
 
 from framework import Application, bean
-from framework.application import DEFAULT_EXTENSIONS
-from framework.http import Header, HttpExtension, asgi_app, controller, delete, get, post
+from framework.http import Header, asgi_app, controller, delete, get, post
 from framework.testing.servers import serve_asgi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
 ENGINES = ["hypercorn", "uvicorn"]
-
-
-def extensions() -> list[Any]:
-    return [] if "framework.http:HttpExtension" in DEFAULT_EXTENSIONS else [HttpExtension()]
 
 
 @dataclass
@@ -86,7 +81,6 @@ async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncCli
     app = Application.from_classes(
         BookController,
         config={"app": {"name": "Library", "version": "2.0"}},
-        extensions=extensions(),
     )
     async with (
         serve_asgi(asgi_app(app), engine=request.param) as url,
@@ -149,9 +143,7 @@ async def test_openapi_document(client: httpx.AsyncClient) -> None:
 
 
 async def test_openapi_can_be_turned_off() -> None:
-    app = Application.from_classes(
-        BookController, config={"http": {"openapi": False}}, extensions=extensions()
-    )
+    app = Application.from_classes(BookController, config={"http": {"openapi": False}})
     async with serve_asgi(asgi_app(app)) as url, httpx.AsyncClient(base_url=url) as client:
         assert (await client.get("/openapi.json")).status_code == 404
         assert (await client.get("/books/hidden")).text == "hidden"
@@ -160,7 +152,7 @@ async def test_openapi_can_be_turned_off() -> None:
 @pytest.mark.parametrize("engine", ENGINES)
 async def test_lifespan_starts_and_stops_the_application(engine: str) -> None:
     Lifecycle.events = []
-    app = Application.from_classes(BookController, Lifecycle, extensions=extensions())
+    app = Application.from_classes(BookController, Lifecycle)
     async with serve_asgi(asgi_app(app), engine=engine):
         assert app.started and Lifecycle.events == ["init"]
     assert not app.started and Lifecycle.events == ["init", "aclose"]
@@ -168,7 +160,7 @@ async def test_lifespan_starts_and_stops_the_application(engine: str) -> None:
 
 async def test_lifespan_leaves_an_owner_started_application_alone() -> None:
     Lifecycle.events = []
-    app = Application.from_classes(BookController, Lifecycle, extensions=extensions())
+    app = Application.from_classes(BookController, Lifecycle)
     async with app:
         async with serve_asgi(asgi_app(app)):
             pass

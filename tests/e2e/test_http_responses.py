@@ -12,11 +12,9 @@ import httpx
 import pytest
 
 from framework import Application, bean
-from framework.application import DEFAULT_EXTENSIONS
 from framework.http import (
     FileResponse,
     HTMLResponse,
-    HttpExtension,
     JSONResponse,
     PlainTextResponse,
     RedirectResponse,
@@ -34,10 +32,6 @@ from framework.testing.servers import serve_asgi
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
 ENGINES = ["hypercorn", "uvicorn"]
-
-
-def extensions() -> list[Any]:
-    return [] if "framework.http:HttpExtension" in DEFAULT_EXTENSIONS else [HttpExtension()]
 
 
 @dataclass
@@ -158,7 +152,6 @@ def app(tmp_path: Path) -> Application:
         Files,
         config={"http": {"middlewares": ["framework.http:GZipMiddleware"]}},
         overrides={Files: files},
-        extensions=extensions(),
     )
 
 

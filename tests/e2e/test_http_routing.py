@@ -16,10 +16,8 @@ import httpx
 import pytest
 
 from framework import Application
-from framework.application import DEFAULT_EXTENSIONS
 from framework.http import (
     DuplicateRouteError,
-    HttpExtension,
     RouteError,
     asgi_app,
     controller,
@@ -33,10 +31,6 @@ from framework.testing.servers import serve_asgi
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
 ENGINES = ["hypercorn", "uvicorn"]
-
-
-def extensions() -> list[Any]:
-    return [] if "framework.http:HttpExtension" in DEFAULT_EXTENSIONS else [HttpExtension()]
 
 
 @controller("/users")
@@ -106,7 +100,6 @@ def app(public: Path) -> Application:
         UserController,
         HealthController,
         config={"http": {"static_dir": str(public)}},
-        extensions=extensions(),
     )
 
 
@@ -248,7 +241,7 @@ def test_duplicate_routes_fail_at_boot() -> None:
         async def clash(self, user_id: int) -> None: ...
 
     with pytest.raises(DuplicateRouteError) as info:
-        Application.from_classes(UserController, Other, extensions=extensions())
+        Application.from_classes(UserController, Other)
     message = str(info.value)
     assert "duplicate route GET /users/{user_id:int}" in message
     assert "UserController.show (tests/e2e/test_http_routing.py:" in message
@@ -262,4 +255,4 @@ def test_bad_pattern_fails_at_boot_with_location() -> None:
         async def show(self, id: int) -> None: ...
 
     with pytest.raises(RouteError, match=r"unknown converter 'number'(.|\n)*test_http_routing.py:"):
-        Application.from_classes(Bad, extensions=extensions())
+        Application.from_classes(Bad)
