@@ -486,5 +486,3 @@ def _call_with(
             a, b, c, d = positional
             return lambda: target(a(), b(), c(), d())
     return lambda: target(*[g() for g in positional], **{n: g() for n, g in keywords})
-
-
