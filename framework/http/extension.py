@@ -144,7 +144,7 @@ class HttpExtension(Extension):
         container, config = app.container, app.config
         max_body = config.get("http.max_body_size", DEFAULT_MAX_BODY_SIZE, type=int)
         errors = ExceptionHandlers(Renderer(), debug=config.get("app.debug", False, type=bool))
-        _register_exception_handlers(container, errors)
+        register_exception_handlers(container, errors)
         processes = {c: _process_of(container, c) for c in unique(self._middleware_classes())}
         global_processes = [processes[c] for c in self._global]
         getter = _bean_getter(container)
@@ -294,7 +294,7 @@ def _handler(
     return per_call, function, is_async, skip_self
 
 
-def _register_exception_handlers(container: Container, errors: ExceptionHandlers) -> None:
+def register_exception_handlers(container: Container, errors: ExceptionHandlers) -> None:
     for definition in container.definitions:
         for member in marks.marked_members(definition.cls):
             for mark in member.find(ExceptionHandlerMark):

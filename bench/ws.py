@@ -1,0 +1,365 @@
+"""WebSocket throughput and memory of Swoop and its peers, measured with wsblast.
+
+    python bench/ws.py [--duration 8] [--warmup 1] [--modes echo,bcast,idle]
+                       [--points raw@hypercorn,swoop@hypercorn,raw@uvicorn,swoop@uvicorn,websockets]
+                       [--echo-conns 50] [--bcast-conns 1000] [--idle-conns 5000] [--hold 30]
+
+Each point runs ONE server process on one inherited socket (as a Swoop worker does), pinned
+to core 0, and the load client ``wsblast`` (/work/shared/tools/wsblast.c, built with gcc on
+first use) pinned to core 1. Every server answers the same convention: a message starting
+with ``B`` is broadcast (without the ``B``) to every connection, anything else is echoed.
+
+- ``raw``: a bare ASGI WebSocket app on the engine (echo; broadcast awaits each send);
+- ``swoop``: a ``@ws_module`` with the raw parser, a default command and ``Gateway.send_to_all``;
+- ``websockets``: the ``websockets`` library's own server (``websockets.broadcast``).
+
+Modes: ``echo`` (round-trips/s over 50 connections), ``bcast`` (deliveries/s to 1000
+clients, time until all have a message, p50), ``idle`` (server RSS growth per idle
+connection with 5000 connections open). Every server is stopped by its PID.
+"""
+
+import argparse
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+WSBLAST_SOURCE = Path("/work/shared/tools/wsblast.c")
+WSBLAST = Path(tempfile.gettempdir()) / "wsblast"
+SERVER_CORE, CLIENT_CORE = 0, 1
+POINTS = ("raw@hypercorn", "swoop@hypercorn", "raw@uvicorn", "swoop@uvicorn", "websockets")
+MODES = ("echo", "bcast", "idle")
+
+
+# --- the servers, built inside the server process ------------------------------------------
+
+
+def raw_app() -> Any:
+    clients: set[Any] = set()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (await receive())["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        clients.add(send)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is not None and text.startswith("B"):
+                    out = {"type": "websocket.send", "text": text[1:]}
+                    for client in list(clients):
+                        try:
+                            await client(out)
+                        except Exception:
+                            clients.discard(client)
+                else:
+                    await send(message | {"type": "websocket.send"})
+        finally:
+            clients.discard(send)
+
+    return app
+
+
+def swoop_app() -> Any:
+    from framework import Application
+    from framework.websocket import (
+        Gateway,
+        WebSocketExtension,
+        message_mapping,
+        ws_asgi_app,
+        ws_controller,
+        ws_module,
+    )
+
+    @ws_controller("")
+    class Blast:
+        def __init__(self, gateway: Gateway) -> None:
+            self.gateway = gateway
+
+        @message_mapping("blast")
+        async def blast(self, data: str) -> str | None:
+            if data.startswith("B"):
+                await self.gateway.send_to_all(data[1:])
+                return None
+            return data
+
+    @ws_module("/", controllers=[Blast], parser="raw", default_command="blast")
+    class BlastModule:
+        pass
+
+    app = Application.from_classes(BlastModule, Blast, extensions=[WebSocketExtension()])
+    return ws_asgi_app(app)
+
+
+def serve_websockets(sock: Any) -> None:
+    import asyncio
+
+    from websockets.asyncio.server import broadcast, serve
+
+    async def main() -> None:
+        clients: set[Any] = set()
+
+        async def handler(ws: Any) -> None:
+            clients.add(ws)
+            try:
+                async for message in ws:
+                    if isinstance(message, str) and message.startswith("B"):
+                        broadcast(clients, message[1:])
+                    else:
+                        await ws.send(message)
+            finally:
+                clients.discard(ws)
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        async with serve(handler, sock=sock, compression=None, ping_interval=None, max_queue=None):
+            print("READY", flush=True)
+            await stop.wait()
+
+    asyncio.run(main())
+
+
+def serve(point: str, fd: int) -> None:
+    """Run one server on the inherited socket ``fd`` until SIGTERM; print READY."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
+        os.sched_setaffinity(0, {SERVER_CORE})
+    from framework.server import EngineOptions, adopt_socket, engine_named, run
+
+    sock = adopt_socket(fd)
+    if point == "websockets":
+        serve_websockets(sock)
+        return
+    app_name, _, engine = point.partition("@")
+    app = raw_app() if app_name == "raw" else swoop_app()
+
+    async def until_terminated() -> None:
+        import anyio
+
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for _ in signals:
+                return
+
+    run(
+        engine_named(engine),
+        app,
+        [sock],
+        shutdown_trigger=until_terminated,
+        options=EngineOptions(graceful_timeout=1.0, keep_alive_timeout=60.0, backlog=4096),
+        ready=lambda: print("READY", flush=True),
+    )
+
+
+# --- the driver ----------------------------------------------------------------------------
+
+
+def build_wsblast() -> Path:
+    if not WSBLAST.exists() or WSBLAST.stat().st_mtime < WSBLAST_SOURCE.stat().st_mtime:
+        subprocess.run(["gcc", "-O2", "-o", str(WSBLAST), str(WSBLAST_SOURCE)], check=True)
+    return WSBLAST
+
+
+def _pin(core: int) -> list[str]:
+    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
+        return ["taskset", "-c", str(core)]
+    return []
+
+
+class Server:
+    """One server process on a fresh port; stopped by PID (SIGTERM, then SIGKILL)."""
+
+    def __init__(self, point: str) -> None:
+        from framework.server import bind_tcp, endpoint, make_inheritable
+
+        sock = bind_tcp("127.0.0.1", 0, backlog=4096)
+        self.port = int(endpoint(sock).rsplit(":", 1)[1])
+        fd = make_inheritable(sock)
+        command = [sys.executable, __file__, "--serve", point, "--fd", str(fd)]
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            command, pass_fds=[fd], stdout=subprocess.PIPE, stderr=self.stderr
+        )
+        sock.close()
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], 60.0)
+        line = self.proc.stdout.readline().decode().strip() if ready else ""
+        if line != "READY":
+            self.stderr.seek(0)
+            tail = self.stderr.read().decode(errors="replace").strip().splitlines()[-3:]
+            self.stop()
+            raise RuntimeError(f"{point} did not start: {tail}")
+
+    def rss_kib(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.stderr.close()
+
+
+def blast(mode: str, port: int, options: dict[str, Any]) -> dict[str, Any]:
+    args = [*_pin(CLIENT_CORE), str(build_wsblast()), mode, "--port", str(port)]
+    for key, value in options.items():
+        args += [f"--{key}", str(value)]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    for line in done.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result: dict[str, Any] = json.loads(line[7:])
+            return result
+    raise RuntimeError(f"wsblast {mode} failed: {done.stderr.strip()[-300:]}")
+
+
+def idle(server: Server, args: argparse.Namespace) -> dict[str, Any]:
+    base = server.rss_kib()
+    command = [*_pin(CLIENT_CORE), str(build_wsblast()), "idle", "--port", str(server.port)]
+    command += ["--conns", str(args.idle_conns), "--hold", str(args.hold)]
+    proc = subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        ready = proc.stdout.readline().split()  # READY open failed seconds
+        time.sleep(1.0)  # let the server settle (handshake buffers freed)
+        opened = int(ready[1]) if len(ready) > 1 else 0
+        rss = server.rss_kib()
+        proc.stdin.close()
+        proc.wait(timeout=args.hold + 30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    per = (rss - base) / opened if opened else float("nan")
+    return {"conns": opened, "rss_base_kib": base, "rss_kib": rss, "kib_per_conn": per}
+
+
+def measure(point: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    server = Server(point)
+    try:
+        if mode == "echo":
+            return blast(
+                "echo",
+                server.port,
+                {"conns": args.echo_conns, "warmup": args.warmup, "duration": args.duration},
+            )
+        if mode == "bcast":
+            return blast(
+                "bcast",
+                server.port,
+                {"conns": args.bcast_conns, "duration": args.duration, "seq": 20, "window": 4},
+            )
+        return idle(server, args)
+    finally:
+        server.stop()
+
+
+def report(results: dict[tuple[str, str], dict[str, Any]]) -> str:
+    lines = []
+    echo = {p: r for (p, m), r in results.items() if m == "echo"}
+    if echo:
+        lines.append(
+            f"{'echo (round-trips/s)':<22}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs raw':>8}"
+        )
+        for point, r in echo.items():
+            engine = point.partition("@")[2]
+            raw = echo.get(f"raw@{engine}")
+            ratio = f"{r['rps'] / raw['rps']:.2f}" if raw and engine else "-"
+            lines.append(
+                f"{point:<22}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8}"
+            )
+    bcast = {p: r for (p, m), r in results.items() if m == "bcast"}
+    if bcast:
+        lines.append("")
+        head = f"{'broadcast':<22}{'deliv/s':>10}{'fanout p50 ms':>15}{'max ms':>9}"
+        lines.append(head + f"{'vs websockets':>15}")
+        peer = bcast.get("websockets")
+        for point, r in bcast.items():
+            ratio = f"{r['deliveries_per_s'] / peer['deliveries_per_s']:.2f}" if peer else "-"
+            lines.append(
+                f"{point:<22}{r['deliveries_per_s']:>10.0f}{r['fanout_p50_ms']:>15.2f}"
+                f"{r['fanout_max_ms']:>9.2f}{ratio:>15}"
+            )
+    idles = {p: r for (p, m), r in results.items() if m == "idle"}
+    if idles:
+        lines.append("")
+        lines.append(f"{'idle':<22}{'conns':>7}{'KiB/conn':>10}{'RSS MiB':>9}")
+        for point, r in idles.items():
+            lines.append(
+                f"{point:<22}{r['conns']:>7}{r['kib_per_conn']:>10.1f}{r['rss_kib'] / 1024:>9.1f}"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--duration", type=float, default=8.0)
+    parser.add_argument("--warmup", type=float, default=1.0)
+    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--points", default=",".join(POINTS))
+    parser.add_argument("--echo-conns", type=int, default=50)
+    parser.add_argument("--bcast-conns", type=int, default=1000)
+    parser.add_argument("--idle-conns", type=int, default=5000)
+    parser.add_argument("--hold", type=float, default=30.0)
+    parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve, args.fd)
+        return 0
+    modes, points = args.modes.split(","), args.points.split(",")
+    unknown = sorted(set(modes) - set(MODES)) + sorted(set(points) - set(POINTS))
+    if unknown:
+        parser.error(f"unknown mode/point {unknown}; modes: {MODES}, points: {POINTS}")
+    if shutil.which("gcc") is None and not WSBLAST.exists():
+        print("gcc is needed to build wsblast: apt-get install -y gcc", file=sys.stderr)
+        return 2
+    build_wsblast()
+    pinning = "server on core 0, wsblast on core 1" if _pin(0) else "no pinning"
+    print(f"wsblast; {pinning}; duration {args.duration}s", flush=True)
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    for mode in modes:
+        for point in points:
+            try:
+                results[point, mode] = measure(point, mode, args)
+            except Exception as exc:
+                print(f"skipped {point}/{mode}: {exc}", flush=True)
+                continue
+            print(f"measured {point}/{mode}: {json.dumps(results[point, mode])}", flush=True)
+    print()
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
