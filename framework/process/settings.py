@@ -1,0 +1,140 @@
+"""The settings of one server, from config (``server.*``) with command-line flags on top.
+
+Each key is read as ``server.<kind>.<key>`` first, then ``server.<key>``, so one config file
+can hold the settings of several server kinds (``server.ws.port = 18308``). ``server.port``
+applies to the http server only; the other kinds default to their own ports.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from framework.config import Config
+from framework.errors import describe
+from framework.process.errors import ProcessError
+from framework.process.kinds import ServerKind
+from framework.process.runtime import DEFAULT_LOG_DIR, DEFAULT_PID_FILE, RuntimePaths
+
+__all__ = ["DEFAULT_HOST", "ServerSettings", "server_option"]
+
+T = TypeVar("T")
+D = TypeVar("D")
+
+DEFAULT_HOST = "0.0.0.0"
+_ABSENT = object()
+
+
+def server_option(config: Config, kind: str, key: str, default: D, type: type[T]) -> T | D:
+    """``server.<kind>.<key>``, else ``server.<key>``, else ``default``, converted to ``type``."""
+    value = config.get(f"server.{kind}.{key}", _ABSENT, type=type)
+    if value is not _ABSENT:
+        return value  # type: ignore[return-value]
+    if key == "port" and kind != "http":
+        return default
+    return config.get(f"server.{key}", default, type=type)
+
+
+def _cpu_count() -> int:
+    """CPUs this process may run on (a container's cpuset, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """Everything the master needs; the workers read the rest of the config themselves.
+
+    Attributes:
+        overrides: the command-line flags that were given (``host``, ``port``, ``workers``,
+            ``watch``), kept so that ``restart`` starts with the same ones.
+    """
+
+    kind: ServerKind
+    paths: RuntimePaths
+    host: str
+    port: int
+    workers: int
+    graceful_timeout: float
+    boot_timeout: float
+    daemonize: bool
+    watch: bool
+    access_log: bool
+    backlog: int
+    engine: str = "hypercorn"
+    standby: bool = True
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def app_dir(self) -> Path:
+        return self.paths.app_dir
+
+    @classmethod
+    def resolve(
+        cls,
+        kind: ServerKind,
+        app_dir: Path,
+        config: Config,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> ServerSettings:
+        """Settings for ``kind`` from ``config``, with non-``None`` ``overrides`` winning.
+
+        Raises:
+            ProcessError: a value is out of range (workers < 1, port outside 0-65535).
+            ConfigError: a config value has the wrong type.
+        """
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+
+        def option(key: str, default: Any, type: type[Any]) -> Any:
+            if key in given:
+                return given[key]
+            return server_option(config, kind.name, key, default, type)
+
+        paths = RuntimePaths.of(
+            app_dir,
+            kind.name,
+            pid_file=option("pid_file", DEFAULT_PID_FILE, str),
+            log_dir=option("log_dir", DEFAULT_LOG_DIR, str),
+        )
+        settings = cls(
+            kind=kind,
+            paths=paths,
+            host=option("host", DEFAULT_HOST, str),
+            port=option("port", kind.default_port, int),
+            workers=option("workers", _cpu_count(), int),
+            graceful_timeout=option("graceful_timeout", 10.0, float),
+            boot_timeout=option("boot_timeout", 30.0, float),
+            daemonize=option("daemonize", False, bool),
+            watch=option("watch", False, bool),
+            access_log=option("access_log", True, bool),
+            backlog=option("backlog", 2048, int),
+            engine=option("engine", "hypercorn", str),
+            standby=option("standby", True, bool),
+            overrides=given,
+        )
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        if self.workers < 1:
+            raise ProcessError(
+                describe(
+                    [
+                        f"{self.kind.name} server: workers must be at least 1, not {self.workers}",
+                        "fix: pass --workers N with N >= 1, or fix server.workers",
+                    ]
+                )
+            )
+        if not 0 <= self.port <= 65535:
+            raise ProcessError(
+                describe(
+                    [
+                        f"{self.kind.name} server: port {self.port} is not between 0 and 65535",
+                        "fix: pass --port, or fix server.port",
+                    ]
+                )
+            )

@@ -1,0 +1,300 @@
+"""A worker: ``python -m framework.process.worker SPEC``, started by the master.
+
+A fresh interpreter, so every worker (and every reload) imports the app's current code. It
+boots the app, runs its startup hooks, serves on the listening socket it inherited and
+reports to the master over an inherited socketpair (see :mod:`framework.process.protocol`):
+READY once it accepts, stats every second, or its boot error before it exits.
+
+Draining (a ``drain`` message, SIGTERM, or the master gone): stop accepting, answer what
+still arrives on open connections with ``Connection: close``, wait for a quiet moment,
+then let the engine finish in-flight requests within ``server.graceful_timeout``.
+SIGINT is ignored: on Ctrl+C the master coordinates the stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from framework.process import procfs, protocol
+from framework.process.kinds import kind_named
+from framework.process.standby import stand_by
+
+if TYPE_CHECKING:
+    from framework.application import Application
+    from framework.process.meter import Meter
+    from framework.server import Engine, EngineOptions
+
+__all__ = ["WorkerSpec", "main"]
+
+log = logging.getLogger("swoop.worker")
+
+#: A draining worker lets the engine stop once no request started or ended for this long.
+QUIET = 0.25
+STATS_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSpec:
+    """What the master tells a worker on its command line (as JSON)."""
+
+    kind: str
+    app_dir: str
+    listen_fd: int
+    channel_fd: int
+    slot: int
+    access_log: str | None  # a file, "-" for stdout, or None for no access log
+    standby: bool = False  # import the framework, then wait for {"type": "boot", "slot": n}
+    engine: str = "hypercorn"  # the engine a standby imports in advance
+
+    def to_json(self) -> str:
+        return json.dumps({f: getattr(self, f) for f in self.__dataclass_fields__})
+
+    @classmethod
+    def from_json(cls, text: str) -> WorkerSpec:
+        return cls(**json.loads(text))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    spec = WorkerSpec.from_json(args[0])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    channel = socket.socket(fileno=spec.channel_fd)
+    if spec.standby:
+        slot = stand_by(spec.engine, channel)
+        if slot is None:
+            return 0  # the master stopped, or never needed us
+        spec = dataclasses.replace(spec, slot=slot, standby=False)
+    _configure_logging(spec)
+    try:
+        app, engine, options, meter = _boot(spec)
+    except BaseException as exc:
+        from framework.process.boot import describe_failure
+
+        _log_failure("boot", exc)
+        _send_blocking(channel, {"type": "error", "message": describe_failure(exc, _dir(spec))})
+        return 1
+    import anyio
+
+    from framework.server import adopt_socket
+
+    listener = adopt_socket(spec.listen_fd)
+    worker = _Worker(app, engine, options, meter, listener, channel, _dir(spec))
+    backend = {"use_uvloop": engine.use_uvloop}
+    anyio.run(worker.run, backend="asyncio", backend_options=backend)
+    return worker.exit_code
+
+
+def _dir(spec: WorkerSpec) -> Path:
+    return Path(spec.app_dir)
+
+
+def _boot(spec: WorkerSpec) -> tuple[Application, Engine, EngineOptions, Meter]:
+    from framework.http import asgi_app
+    from framework.process.boot import boot_app, engine_options
+    from framework.process.meter import Meter
+    from framework.process.settings import server_option
+    from framework.server import engine_named
+
+    kind = kind_named(spec.kind)
+    app = boot_app(_dir(spec), kind, cache_bytecode=False)
+    engine = engine_named(server_option(app.config, kind.name, "engine", "hypercorn", str))
+    options = engine_options(app.config, kind.name, access_log=spec.access_log is not None)
+    return app, engine, options, Meter(asgi_app(app))
+
+
+class _Worker:
+    def __init__(
+        self,
+        app: Application,
+        engine: Engine,
+        options: EngineOptions,
+        meter: Meter,
+        listener: socket.socket,
+        channel: socket.socket,
+        app_dir: Path,
+    ) -> None:
+        self.app_dir = app_dir
+        self.app, self.engine, self.options, self.meter = app, engine, options, meter
+        self.listener, self.channel = listener, channel
+        self.exit_code = 0
+        self._drain = asyncio.Event()
+        self._patient = False  # drain until connections close (reload) or until quiet (stop)
+        self._stop_engine = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writer: asyncio.StreamWriter | None = None
+
+    async def run(self) -> None:
+        from framework.events.lifecycle import SERVER_STOP, WORKER_START, WORKER_STOP
+
+        reader, self._writer = await asyncio.open_unix_connection(sock=self.channel)
+        try:
+            await self.app.startup()
+            await self.app.events.aemit(WORKER_START, self.app)
+        except Exception as exc:
+            await self._fail(exc)
+            return
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._on_sigterm)
+        self._spawn(self._listen(reader))
+        self._spawn(self._drainer())
+        try:
+            await self.engine.serve(
+                self.meter,
+                [self.listener],
+                shutdown_trigger=self._stop_engine.wait,
+                options=self.options,
+                ready=lambda: self._spawn(self._ready()),
+            )
+        except Exception:
+            log.exception("the engine failed")
+            self.exit_code = 1
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            for event in (SERVER_STOP, WORKER_STOP):
+                await self._quietly(self.app.events.aemit(event, self.app), event)
+            await self._quietly(self.app.shutdown(), "shutdown")
+            self._writer.close()
+
+    async def _quietly(self, step: Any, name: str) -> None:
+        # one failing hook must not keep the others (or the exit) from running
+        try:
+            await step
+        except Exception:
+            log.exception("%s failed", name)
+            self.exit_code = 1
+
+    def _on_sigterm(self) -> None:
+        self._patient = False  # a stop, also of a worker already draining after a reload
+        self._drain.set()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fail(self, exc: BaseException) -> None:
+        from framework.process.boot import describe_failure
+
+        _log_failure("start", exc)
+        self.exit_code = 1
+        with contextlib.suppress(Exception):
+            await self.app.shutdown()
+        await self._send({"type": "error", "message": describe_failure(exc, self.app_dir)})
+
+    async def _ready(self) -> None:
+        from framework.events.lifecycle import SERVER_START
+        from framework.process.boot import describe_failure
+
+        try:
+            await self.app.events.aemit(SERVER_START, self.app)
+        except Exception as exc:
+            _log_failure("start", exc)
+            self.exit_code = 1
+            await self._send({"type": "error", "message": describe_failure(exc, self.app_dir)})
+            self._stop_engine.set()
+            return
+        await self._send({"type": "ready"})
+        while True:
+            await asyncio.sleep(STATS_INTERVAL)
+            stats = {"requests": self.meter.requests, "inflight": self.meter.inflight}
+            await self._send({"type": "stats", **stats})
+
+    async def _listen(self, reader: asyncio.StreamReader) -> None:
+        # A drain message, or end of file: the master is gone, so nobody supervises us.
+        while line := await reader.readline():
+            with contextlib.suppress(protocol.ProtocolError):
+                message = protocol.decode(line.rstrip(b"\n"))
+                if message.get("type") == "drain":
+                    self._patient = bool(message.get("patient"))
+                    break
+        self._drain.set()
+
+    async def _drainer(self) -> None:
+        await self._drain.wait()
+        self.meter.draining = True
+        loop = asyncio.get_running_loop()
+        # New connections go to the other workers from now on; the socket stays open (the
+        # master and the other workers share it), only this loop stops watching it.
+        with contextlib.suppress(ValueError, RuntimeError, OSError):
+            loop.remove_reader(self.listener.fileno())
+        await self._send({"type": "draining"})
+        deadline = loop.time() + self.options.graceful_timeout
+        # Polls counters the meter updates on every request; an event per request would
+        # cost more on the hot path than this loop costs while draining.
+        while not self._drained() and loop.time() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+        self._stop_engine.set()
+
+    def _drained(self) -> bool:
+        """Whether the engine may stop now without a client noticing.
+
+        When other workers take over (a reload), wait until every connection is closed:
+        busy ones close after their next response (``Connection: close``), idle keep-alive
+        ones when the engine's keep-alive timeout ends them, as in normal operation.
+        Closing an idle connection ourselves could race with a request its client is
+        sending. When the whole server stops, a quiet moment is enough.
+        """
+        if self.meter.inflight or self.meter.quiet_for() < QUIET:
+            return False
+        if not self._patient:
+            return True
+        port = self.listener.getsockname()[1] if self.listener.fileno() >= 0 else 0
+        counts = procfs.connection_counts([os.getpid()], port) if port else None
+        return counts is None or counts.get(os.getpid(), 0) == 0
+
+    async def _send(self, message: dict[str, Any]) -> None:
+        if self._writer is None or self._writer.is_closing():
+            return
+        with contextlib.suppress(OSError):
+            self._writer.write(protocol.encode(message))
+            await self._writer.drain()
+
+
+def _log_failure(step: str, exc: BaseException) -> None:
+    from framework.errors import FrameworkError
+
+    if isinstance(exc, FrameworkError):  # our messages say what, where and how to fix
+        log.error("worker failed to %s: %s", step, str(exc).splitlines()[0])
+    else:
+        log.error("worker failed to %s", step, exc_info=exc)
+
+
+def _send_blocking(channel: socket.socket, message: dict[str, Any]) -> None:
+    with contextlib.suppress(OSError):
+        channel.sendall(protocol.encode(message))
+
+
+def _configure_logging(spec: WorkerSpec) -> None:
+    who = f"{spec.kind} worker {spec.slot} %(process)d"
+    fmt = f"%(asctime)s [{who}] %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=logging.INFO, format=fmt, stream=sys.stdout)
+    if spec.access_log is None:
+        return
+    handler: logging.Handler
+    if spec.access_log == "-":
+        handler = logging.StreamHandler(sys.stdout)
+    else:
+        handler = logging.FileHandler(spec.access_log, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("hypercorn.access", "uvicorn.access"):
+        access = logging.getLogger(name)
+        access.addHandler(handler)
+        access.setLevel(logging.INFO)
+        access.propagate = False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

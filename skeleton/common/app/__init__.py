@@ -1,0 +1,1 @@
+"""{{name}}: every module under this package is scanned at boot (config app.packages)."""

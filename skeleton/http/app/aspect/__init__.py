@@ -1,0 +1,1 @@
+"""Aspects: advice woven around the methods of other beans at boot."""

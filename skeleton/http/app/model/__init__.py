@@ -1,0 +1,1 @@
+"""Plain data: what the service and the controllers exchange."""

@@ -1,0 +1,1 @@
+"""Business logic, between controllers and repositories."""
