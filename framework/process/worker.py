@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from framework.errors import FrameworkError
 from framework.process import procfs, protocol
 from framework.process.kinds import kind_named
 from framework.process.standby import stand_by
@@ -100,17 +101,29 @@ def _dir(spec: WorkerSpec) -> Path:
 
 
 def _boot(spec: WorkerSpec) -> tuple[Application, Engine, EngineOptions, Meter]:
-    from framework.http import asgi_app
     from framework.process.boot import boot_app, engine_options
     from framework.process.meter import Meter
     from framework.process.settings import server_option
     from framework.server import engine_named
 
     kind = kind_named(spec.kind)
+    # client ids name the worker that holds a WebSocket (framework/websocket/clientid.py)
+    os.environ.setdefault("SWOOP_WORKER_ID", str(spec.slot))
     app = boot_app(_dir(spec), kind, cache_bytecode=False)
     engine = engine_named(server_option(app.config, kind.name, "engine", "hypercorn", str))
     options = engine_options(app.config, kind.name, access_log=spec.access_log is not None)
-    return app, engine, options, Meter(asgi_app(app))
+    return app, engine, options, Meter(_asgi(app, kind.name))
+
+
+def _asgi(app: Application, kind: str) -> Any:
+    """The app's ASGI callable: a ``ws`` server serves its HTTP routes on the same port."""
+    if kind == "ws":
+        from framework.websocket import ws_asgi_app
+
+        return ws_asgi_app(app)
+    from framework.http import asgi_app
+
+    return asgi_app(app)
 
 
 class _Worker:
@@ -231,12 +244,26 @@ class _Worker:
         with contextlib.suppress(ValueError, RuntimeError, OSError):
             loop.remove_reader(self.listener.fileno())
         await self._send({"type": "draining"})
+        await self._close_websockets()
         deadline = loop.time() + self.options.graceful_timeout
         # Polls counters the meter updates on every request; an event per request would
         # cost more on the hot path than this loop costs while draining.
         while not self._drained() and loop.time() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         self._stop_engine.set()
+
+    async def _close_websockets(self) -> None:
+        """Close this worker's WebSockets ourselves: the engine would cut them with its own
+        code. 1012 on a reload tells clients to reconnect at once (to the new workers);
+        1001 on a stop says the server is going away."""
+        from framework.websocket import WebSocketExtension
+
+        try:
+            extension = self.app.extension(WebSocketExtension)
+        except FrameworkError:
+            return  # not a ws server
+        code, reason = (1012, "server reloading") if self._patient else (1001, "server stopping")
+        await self._quietly(extension.close_all(code, reason), "closing websockets")
 
     def _drained(self) -> bool:
         """Whether the engine may stop now without a client noticing.
