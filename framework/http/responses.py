@@ -75,6 +75,10 @@ def _content_type(media_type: str, charset: str) -> bytes:
     return media_type.encode("latin-1")
 
 
+_TEXT_TYPE = _content_type("text/plain", "utf-8")
+_JSON_TYPE = _content_type("application/json", "utf-8")
+
+
 def dumps(value: Any) -> bytes:
     """Serialize to JSON bytes: orjson, plus pydantic models, sets, ``Decimal`` and paths.
 
@@ -117,6 +121,21 @@ class Response:
             else []
         )
         self._complete_headers(bool(headers))
+
+    @classmethod
+    def _ready(cls, body: bytes, status_code: int, content_type: bytes) -> Response:
+        """A response with only ``Content-Type`` and ``Content-Length``, built without the
+        general ``__init__``: the renderer's path for plain ``str``/``dict``/``list`` results
+        behind middleware, where every request builds one."""
+        response = cls.__new__(cls)
+        response.status_code = status_code
+        response._media_type = cls.media_type
+        response._body = body
+        response.raw_headers = [
+            (b"content-type", content_type),
+            (b"content-length", b"%d" % len(body)),
+        ]
+        return response
 
     def render(self, content: Any) -> bytes:
         if content is None:
@@ -357,11 +376,14 @@ class Renderer:
         headers: headers added to rendered values.
     """
 
-    __slots__ = ("headers", "status_code")
+    __slots__ = ("_plain", "_status", "headers", "status_code")
 
     def __init__(self, status_code: int | None = None, headers: Mapping[str, str] | None = None):
         self.status_code = status_code
         self.headers = dict(headers or {})
+        # no route headers and a status that is not "no body": the common case gets _ready()
+        self._status = status_code or 200
+        self._plain = not self.headers and self._status not in _NO_BODY_STATUS
 
     def __call__(self, result: Any) -> Response:
         """The response for ``result`` (see the module docs for the rules).
@@ -369,9 +391,15 @@ class Renderer:
         Raises:
             TypeError: ``result`` cannot be rendered (the caller turns it into a 500).
         """
+        kind = type(result)
+        if self._plain:
+            if kind is str:
+                return PlainTextResponse._ready(result.encode(), self._status, _TEXT_TYPE)
+            if kind is dict or kind is list:
+                return JSONResponse._ready(dumps(result), self._status, _JSON_TYPE)
         if isinstance(result, Response):
             return result
-        if type(result) is tuple:
+        if kind is tuple:
             return self._tuple(result)
         return self._render(result, self.status_code, self.headers)
 
