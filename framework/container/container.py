@@ -298,6 +298,14 @@ class Container:
         self._key_getters[key] = getter
         return getter
 
+    def optional_getter(self, key: Any) -> Callable[[], Any] | None:
+        """:meth:`getter` for ``key``, or ``None`` when no single bean provides it (or ``key``
+        is not something a bean could provide): how binding plans decide "is this a bean?"."""
+        try:
+            return self.getter(key)
+        except Exception:  # LookupError, or a hint (a generic alias) no bean could match
+            return None
+
     def get(self, key: type[T] | Any) -> T:
         """The bean for ``key`` (see :meth:`getter`)."""
         getter = self._key_getters.get(key)

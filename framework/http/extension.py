@@ -147,7 +147,7 @@ class HttpExtension(Extension):
         register_exception_handlers(container, errors)
         processes = {c: _process_of(container, c) for c in unique(self._middleware_classes())}
         global_processes = [processes[c] for c in self._global]
-        getter = _bean_getter(container)
+        getter = container.optional_getter
         routes: list[Route[Run]] = []
         documented: list[OpenAPIRoute] = []
         for spec in self._specs:
@@ -246,16 +246,6 @@ def _static_dir(app: Application) -> str:
         return str(configured)
     app_dir = app.app_dir or app.config.get("app.dir", None)
     return os.fspath(default_directory(app_dir))
-
-
-def _bean_getter(container: Container) -> Callable[[Any], Callable[[], Any] | None]:
-    def getter(tp: Any) -> Callable[[], Any] | None:
-        try:
-            return container.getter(tp) if container.has(tp) else None
-        except Exception:  # not a type the container can even look up
-            return None
-
-    return getter
 
 
 def _singleton(container: Container, cls: type) -> bool:

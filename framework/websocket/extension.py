@@ -79,7 +79,7 @@ class WebSocketExtension(Extension):
         container = app.container
         errors = ExceptionHandlers(lambda value: value)
         register_exception_handlers(container, errors)
-        getter = _bean_getter(container)
+        getter = container.optional_getter
         routes: list[Route[tuple[CompiledModule, Dispatcher]]] = []
         for spec in self._specs:
             module = _compile(container, spec, getter)
@@ -110,16 +110,6 @@ class WebSocketExtension(Extension):
         gone, or after ``grace`` seconds (default ``ws.close_timeout``).
         """
         await self.asgi.close_all(code, reason, grace=grace)
-
-
-def _bean_getter(container: Container) -> Callable[[Any], Callable[[], Any] | None]:
-    def getter(tp: Any) -> Callable[[], Any] | None:
-        try:
-            return container.getter(tp) if container.has(tp) else None
-        except Exception:  # not a type the container can even look up
-            return None
-
-    return getter
 
 
 def _compile(
