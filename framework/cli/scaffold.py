@@ -116,6 +116,7 @@ def _placeholders(name: str, app_type: str, kinds: tuple[str, ...]) -> dict[str,
         "package": re.sub(r"\W", "_", name).lower(),
         "type": app_type,
         "server": main.name,
+        "SERVER": main.name.upper(),
         "port": str(main.default_port),
         "swoop_version": framework.__version__,
     }

@@ -1,0 +1,1 @@
+"""HTTP controllers: the chat page and the rooms API."""

@@ -1,0 +1,1 @@
+"""Plain data: what the handlers receive, bound and validated at the edge."""

@@ -1,0 +1,1 @@
+"""Business logic, between the handlers (WebSocket and HTTP) and the Gateway."""

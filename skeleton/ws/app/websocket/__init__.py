@@ -1,0 +1,1 @@
+"""WebSocket modules and their controllers: /chat (JSON commands) and /echo (raw frames)."""

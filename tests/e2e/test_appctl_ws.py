@@ -1,0 +1,212 @@
+"""``appctl`` end to end for the ws server, as a user runs it (subprocesses, a real port).
+
+create:app --type ws -> ws:start -d (2 workers) -> the chat page, a chat room and the echo
+module over real sockets -> edit a handler -> ws:reload: open WebSockets are closed with 1012,
+clients reconnect and get the new behaviour -> ws:stop: open WebSockets are closed with 1001;
+pid file gone, port free.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+APPCTL = [sys.executable, "-m", "framework.cli"]
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(sys.platform == "win32", reason="POSIX process manager"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, every: float = 0.05) -> Any:
+    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            last = check()
+            if last:
+                return last
+        time.sleep(every)
+    raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
+
+
+def appctl(app_dir: Path, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*APPCTL, "-C", str(app_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@dataclass
+class WsServer:
+    """A daemonized ws server started by a test; :meth:`cleanup` always leaves nothing behind."""
+
+    app_dir: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.app_dir / "runtime" / "ws.pid"
+
+    def run(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return appctl(self.app_dir, f"ws:{command}", *args)
+
+    def start(self, *args: str) -> subprocess.CompletedProcess[str]:
+        flags = ["--host", "127.0.0.1", "--port", str(self.port), "--workers", "2"]
+        return self.run("start", "-d", *flags, *args)
+
+    def connect(self, path: str) -> ClientConnection:
+        return connect(f"ws://127.0.0.1:{self.port}{path}", open_timeout=5, close_timeout=2)
+
+    def cleanup(self) -> None:
+        """Stop the server if it still runs; kill what is left; leave the port free."""
+        pids: list[int] = []
+        try:
+            master: int | None = int(self.pid_file.read_text())
+        except (OSError, ValueError):
+            master = None
+        if master:
+            with contextlib.suppress(Exception):
+                status = json.loads(self.run("status", "--json").stdout)
+                pids = [row["pid"] for row in status["rows"]]
+            with contextlib.suppress(Exception):
+                self.run("stop", "--timeout", "5")
+        for pid in [p for p in (master, *pids) if p]:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+
+
+class Chat:
+    """A /chat client speaking the JSON parser's protocol over the sync websockets client."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.backlog: list[dict[str, Any]] = []
+        self._ids = count(1)
+
+    def call(self, cmd: str, data: Any) -> dict[str, Any]:
+        request_id = next(self._ids)
+        self.ws.send(json.dumps({"cmd": cmd, "data": data, "ext": {"id": request_id}}))
+        while (message := json.loads(self.ws.recv(timeout=5))).get("ext") != {"id": request_id}:
+            self.backlog.append(message)
+        return message
+
+    def pushed(self, cmd: str) -> Any:
+        while not (found := [m for m in self.backlog if m.get("cmd") == cmd]):
+            self.backlog.append(json.loads(self.ws.recv(timeout=5)))
+        self.backlog.remove(found[0])
+        return found[0]["data"]
+
+
+def close_code(ws: ClientConnection, *, timeout: float = 20.0) -> int | None:
+    """Read until the server closes the connection; the code it closed with."""
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(ConnectionClosed):
+        while time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                ws.recv(timeout=0.5)  # pings and stray pushes: keep reading
+    return ws.close_code
+
+
+def page(url: str) -> httpx.Response:
+    with httpx.Client(timeout=10.0) as client:  # a new connection each time
+        return client.get(url)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[WsServer]:
+    created = appctl(tmp_path, "create:app", "chat", "--type", "ws")
+    assert created.returncode == 0, created.stderr
+    srv = WsServer(tmp_path / "chat", free_port())
+    try:
+        yield srv
+    finally:
+        srv.cleanup()
+
+
+OLD = "        return frame\n"
+NEW = '        return "reloaded: " + frame if isinstance(frame, str) else frame\n'
+
+
+def test_start_chat_reload_with_1012_stop_with_1001(server: WsServer) -> None:
+    started = server.start()
+    assert started.returncode == 0, started.stderr
+    assert "WebSocket server started on http://127.0.0.1:" in started.stdout
+    home = page(server.url + "/")
+    assert home.status_code == 200 and "/_swoop/client.js" in home.text
+
+    with server.connect("/chat") as ws, server.connect("/echo") as echo:
+        chat = Chat(ws)
+        joined = chat.call("chat.join", {"room": "lobby", "name": "ada"})
+        assert joined["data"] == {"room": "lobby", "members": ["ada"]}
+        chat.call("chat.send", {"room": "lobby", "text": "before the reload"})
+        message = chat.pushed("chat.message")
+        assert (message["from"], message["text"]) == ("ada", "before the reload")
+        echo.send("hello")
+        assert echo.recv(timeout=5) == "hello"
+
+        handler = server.app_dir / "app" / "websocket" / "echo.py"
+        assert OLD in handler.read_text()
+        handler.write_text(handler.read_text().replace(OLD, NEW))
+        reloaded = server.run("reload")
+        assert reloaded.returncode == 0, reloaded.stderr
+        assert "reloaded 2 workers" in reloaded.stdout
+        assert close_code(ws) == 1012  # "service restart": reconnect at once
+        assert close_code(echo) == 1012
+
+    with server.connect("/echo") as echo:  # a reconnect reaches a new worker
+        echo.send("hello")
+        assert echo.recv(timeout=5) == "reloaded: hello"
+    with server.connect("/chat") as ws:
+        chat = Chat(ws)
+        chat.call("chat.join", {"room": "lobby", "name": "ada"})
+        chat.call("chat.send", {"room": "lobby", "text": "after the reload"})
+        assert chat.pushed("chat.message")["text"] == "after the reload"
+
+        stopped = server.run("stop")
+        assert stopped.returncode == 0, stopped.stderr
+        assert close_code(ws) == 1001  # "going away"
+    assert not server.pid_file.exists()
+    assert not server.pid_file.with_suffix(".sock").exists()
+    assert port_is_free(server.port)
