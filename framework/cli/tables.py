@@ -81,4 +81,23 @@ def render_status(status: dict[str, Any]) -> str:
             for r in rows
         ],
     )
-    return "\n".join([*header, body, "-" * _WIDTH])
+    buses = [r for r in rows if r.get("bus")]
+    if not buses:
+        return "\n".join([*header, body, "-" * _WIDTH])
+    gateway = table(
+        ["pid", "bus", "uids", "groups", "msgs in", "msgs out", "dropped", "reconnects"],
+        [
+            [
+                r["pid"],
+                r["bus"].get("bus"),
+                r["bus"].get("uids"),
+                r["bus"].get("groups"),
+                r["bus"].get("messages_in"),
+                r["bus"].get("messages_out"),
+                r["bus"].get("dropped"),
+                r["bus"].get("reconnects"),
+            ]
+            for r in buses
+        ],
+    )
+    return "\n".join([*header, body, _rule("GATEWAY"), gateway, "-" * _WIDTH])

@@ -60,6 +60,7 @@ class Master:
         self._watch_stop = asyncio.Event()
         self.started_at = time.time()
         self._control = ControlServer(settings.paths.control, self._on_request)
+        self._hub: Any = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -71,6 +72,7 @@ class Master:
             loop.add_signal_handler(sig, self._on_reload_signal)
         await self._control.start()
         try:
+            await self._start_hub()
             error = await self._start_workers()
             if error is not None:
                 self._report(False, error)
@@ -86,8 +88,25 @@ class Master:
         finally:
             for task in self._background:
                 task.cancel()
+            if self._hub is not None:
+                await self._hub.aclose()
             await self._control.aclose()
             self.listener.close()
+
+    async def _start_hub(self) -> None:
+        """Host the WebSocket hub when several ws workers must share presence and deliveries.
+
+        The workers find it through ``SWOOP_WS__HUB`` (the config key ``ws.hub``); an app whose
+        ``ws.bus`` is a Redis URL ignores it. One worker needs no hub (docs/scale-out.md).
+        """
+        if self.settings.kind.name != "ws" or self.settings.workers < 2:
+            return
+        from framework.bus.hub import Hub
+
+        path = self.settings.paths.hub
+        self._hub = Hub(path)
+        await self._hub.__aenter__()
+        os.environ["SWOOP_WS__HUB"] = str(path)
 
     def _started_text(self) -> str:
         s = self.settings

@@ -58,6 +58,11 @@ class RuntimePaths:
         return self.pid_file.with_suffix(".sock")
 
     @property
+    def hub(self) -> Path:
+        """The WebSocket hub's socket (ws servers with several workers), next to the pid file."""
+        return self.pid_file.with_name(f"{self.server}-hub.sock")
+
+    @property
     def app_log(self) -> Path:
         return self.log_dir / f"{self.server}.log"
 

@@ -87,6 +87,7 @@ class WorkerProcess:
         self.boot_error: str | None = None
         self.returncode: int | None = None
         self.requests = 0
+        self.bus: dict[str, Any] | None = None  # a ws worker's gateway counters
         self.qps = 0.0
         self.watcher: asyncio.Task[Any] | None = None
         self._sample: tuple[float, int] | None = None
@@ -154,6 +155,8 @@ class WorkerProcess:
                 self.qps = (requests - self._sample[1]) / (now - self._sample[0])
             self._sample = (now, requests)
             self.requests = requests
+            bus = message.get("bus")
+            self.bus = bus if isinstance(bus, dict) else None
         elif kind == "draining":
             self.stopped_accepting.set()
         elif kind == "error":
@@ -237,4 +240,5 @@ class WorkerProcess:
             "requests": self.requests,
             "qps": round(self.qps, 1),
             "started": self.started,
+            "bus": self.bus,
         }

@@ -222,8 +222,23 @@ class _Worker:
         await self._send({"type": "ready"})
         while True:
             await asyncio.sleep(STATS_INTERVAL)
-            stats = {"requests": self.meter.requests, "inflight": self.meter.inflight}
+            stats: dict[str, Any] = {
+                "requests": self.meter.requests,
+                "inflight": self.meter.inflight,
+            }
+            bus = self._bus_stats()
+            if bus is not None:
+                stats["bus"] = bus
             await self._send({"type": "stats", **stats})
+
+    def _bus_stats(self) -> dict[str, Any] | None:
+        """A ws worker's gateway counters (uids, groups, bus in/out, drops, reconnects)."""
+        for extension in self.app.extensions:
+            gateway = getattr(extension, "gateway", None)
+            stats = getattr(getattr(gateway, "bus", None), "stats", None)
+            if callable(stats):
+                return dict(stats())
+        return None
 
     async def _listen(self, reader: asyncio.StreamReader) -> None:
         # A drain message, or end of file: the master is gone, so nobody supervises us.

@@ -4,10 +4,11 @@ Every gateway call becomes one of three plain, serialisable values: :class:`Deli
 frame to clients, uids, groups or everyone), :class:`Change` (bind a uid, join a group,
 close a client, write a session ...) or :class:`Query` (presence, members, counts, sessions).
 A :class:`Bus` carries them. Within one worker, :class:`InProcessBus` applies them to the
-worker's :class:`~framework.websocket.registry.Registry` directly. Issue 6 adds a hub in the
-master (several workers on one host) and Redis (several hosts) behind the same protocol: a
-delivery goes to every worker concerned, a query is answered by merging the workers' answers
-(:func:`merge`), which is why the gateway's queries are ``async`` even now.
+worker's :class:`~framework.websocket.registry.Registry` directly. :mod:`framework.bus` adds
+a hub in the master (several workers on one host) and Redis (several hosts) behind the same
+protocol (:func:`framework.bus.factory.build_bus` chooses from ``ws.bus``): a delivery goes
+to every worker concerned, a query is answered from the cluster's state, which is why the
+gateway's queries are ``async``.
 """
 
 from __future__ import annotations
@@ -157,3 +158,20 @@ class InProcessBus:
 
     async def aclose(self) -> None:
         return None
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for ``status`` (the same keys as the buses across workers)."""
+        registry = self.registry
+        return {
+            "bus": "local",
+            "connected": True,
+            "connections": len(registry.clients),
+            "uids": len(registry.uids),
+            "groups": len(registry.groups),
+            "messages_in": 0,
+            "messages_out": 0,
+            "dropped": 0,
+            "reconnects": 0,
+            "resyncs": 0,
+            "errors": 0,
+        }

@@ -3,10 +3,11 @@
 ``scanned``: validate every ``@ws_module`` (path, parser, hooks, controllers, commands;
 duplicates name both handlers), register listed controllers as beans and the
 :class:`Gateway` as a bean. ``built``: bind each hook and command to its bean and precompute
-its parameter plan, then build the :class:`WebSocketApp` (``.asgi``). ``shutdown``: close the
-remaining connections with 1001. A process manager closes them itself with
-:meth:`WebSocketExtension.close_all` before stopping the engine: 1001 on stop, 1012 on
-reload.
+its parameter plan, then build the :class:`WebSocketApp` (``.asgi``). ``startup``: connect
+the bus (the hub or Redis, chosen by :func:`framework.bus.factory.build_bus` from ``ws.bus``
+and ``ws.hub``). ``shutdown``: close the remaining connections with 1001, then the bus. A
+process manager closes them itself with :meth:`WebSocketExtension.close_all` before
+stopping the engine: 1001 on stop, 1012 on reload.
 """
 
 from __future__ import annotations
@@ -63,8 +64,12 @@ class WebSocketExtension(Extension):
         self.modules: dict[str, CompiledModule] = {}
 
     def scanned(self, ctx: ScanContext) -> None:
+        from framework.bus.factory import build_bus  # the bus package builds on this one
+
         self.settings = WsSettings.from_config(ctx.config)
-        self.gateway = Gateway(ClientIdFactory(self.settings.node, self.settings.worker))
+        ids = ClientIdFactory(self.settings.node, self.settings.worker)
+        registry, bus = build_bus(self.settings, ids)
+        self.gateway = Gateway(ids, registry, bus)
         self._specs = [module_spec(cls, mark) for cls, mark in ctx.scan.classes_with(WsModuleMark)]
         check_paths(self._specs)
         known = {d.cls for d in ctx.definitions}
@@ -94,6 +99,11 @@ class WebSocketExtension(Extension):
                 )
             )
         self.asgi = WebSocketApp(Router(routes), self.gateway, self.settings)
+
+    async def startup(self, app: Application) -> None:
+        start = getattr(self.gateway.bus, "start", None)
+        if start is not None:  # a bus across workers connects to the hub or Redis
+            await start()
 
     async def shutdown(self, app: Application) -> None:
         if len(self.gateway.registry):

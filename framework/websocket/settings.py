@@ -23,6 +23,18 @@ key                        default    meaning
 ``ws.worker``              env        this worker's number in client ids (default
                                       ``SWOOP_WORKER_ID``, else 0)
 ``ws.client_js``           true       serve ``/_swoop/client.js`` on ``ws_asgi_app``
+``ws.bus``                 "local"    how workers reach each other (docs/scale-out.md):
+                                      ``"local"`` (this worker alone, or the hub when
+                                      ``ws.hub`` is set), ``"hub"``, ``"redis://..."``
+``ws.hub``                 none       the hub's Unix socket (set by the process manager,
+                                      ``SWOOP_WS__HUB``)
+``ws.bus_namespace``       "swoop"    Redis key and channel prefix (one per application)
+``ws.bus_timeout``         5.0        seconds to wait for the hub/Redis to answer
+``ws.bus_queue_size``      10000      packets queued for the hub/Redis before drops
+``ws.bus_heartbeat``       1.0        seconds between a worker's Redis heartbeats
+``ws.bus_ttl``             10.0       seconds after its last heartbeat a worker (and its
+                                      connections) counts as gone
+``ws.bus_backoff_max``     5.0        longest wait between two reconnection attempts
 =========================  =========  ====================================================
 """
 
@@ -52,6 +64,14 @@ class WsSettings:
     node: str = "local"
     worker: int = 0
     client_js: bool = True
+    bus: str = "local"
+    hub: str | None = None
+    bus_namespace: str = "swoop"
+    bus_timeout: float = 5.0
+    bus_queue_size: int = 10_000
+    bus_heartbeat: float = 1.0
+    bus_ttl: float = 10.0
+    bus_backoff_max: float = 5.0
 
     @classmethod
     def from_config(cls, config: Config) -> WsSettings:
@@ -77,4 +97,12 @@ class WsSettings:
             node=config.get("ws.node", None, type=str) or default_node(),
             worker=default_worker() if worker is None else worker,
             client_js=config.get("ws.client_js", True, type=bool),
+            bus=config.get("ws.bus", "local", type=str),
+            hub=config.get("ws.hub", None, type=str) or None,
+            bus_namespace=config.get("ws.bus_namespace", "swoop", type=str),
+            bus_timeout=config.get("ws.bus_timeout", 5.0, type=float),
+            bus_queue_size=config.get("ws.bus_queue_size", 10_000, type=int),
+            bus_heartbeat=config.get("ws.bus_heartbeat", 1.0, type=float),
+            bus_ttl=config.get("ws.bus_ttl", 10.0, type=float),
+            bus_backoff_max=config.get("ws.bus_backoff_max", 5.0, type=float),
         )

@@ -234,3 +234,38 @@ def test_render_status_shows_the_header_and_one_row_per_worker() -> None:
         ["101", "0", "ready", "32.0M", "3", "1200", "55.5", "00:01:00"],
         ["102", "1", "draining", "-", "-", "7", "0.0", "00:00:01"],
     ]
+
+
+def test_render_status_adds_the_gateway_counters_of_ws_workers() -> None:
+    bus = {"bus": "hub", "uids": 2, "groups": 1, "messages_in": 40, "messages_out": 41}
+    status = {
+        "title": "WebSocket",
+        "swoop": "0.1.0",
+        "python": "3.11.7",
+        "pid": 200,
+        "listen": "http://127.0.0.1:18308",
+        "started": 1_700_000_000.0,
+        "now": 1_700_000_010.0,
+        "load": None,
+        "workers": 1,
+        "state": "running",
+        "rows": [
+            {
+                "pid": 201,
+                "slot": 0,
+                "state": "ready",
+                "rss": None,
+                "connections": 5,
+                "requests": 9,
+                "qps": 1.0,
+                "started": 1_700_000_001.0,
+                "bus": {**bus, "dropped": 3, "reconnects": 1},
+            }
+        ],
+    }
+    lines = render_status(status).splitlines()
+    gateway = lines.index(next(line for line in lines if "GATEWAY" in line))
+    assert lines[gateway + 1].split() == [
+        "pid", "bus", "uids", "groups", "msgs", "in", "msgs", "out", "dropped", "reconnects",
+    ]  # fmt: skip
+    assert lines[gateway + 2].split() == ["201", "hub", "2", "1", "40", "41", "3", "1"]

@@ -210,3 +210,46 @@ def test_start_chat_reload_with_1012_stop_with_1001(server: WsServer) -> None:
     assert not server.pid_file.exists()
     assert not server.pid_file.with_suffix(".sock").exists()
     assert port_is_free(server.port)
+
+
+def worker_connections(server: WsServer) -> list[int]:
+    status = json.loads(server.run("status", "--json").stdout)
+    return [int(row.get("connections") or 0) for row in status["rows"]]
+
+
+def test_two_workers_share_rooms_through_the_masters_hub(server: WsServer) -> None:
+    started = server.start()
+    assert started.returncode == 0, started.stderr
+    hub = server.app_dir / "runtime" / "ws-hub.sock"
+    assert hub.exists()
+    sockets: list[ClientConnection] = []
+    with contextlib.ExitStack() as stack:
+        # new connections land on whichever worker accepts first: open them one by one
+        # until both workers hold some (the status counts them once a second)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(sockets) < 40:
+            sockets.append(stack.enter_context(server.connect("/chat")))
+            time.sleep(0.05)
+            if len(sockets) % 4 == 0 and all(wait_for_counts(server, len(sockets))):
+                break
+        assert all(worker_connections(server)), "every connection went to one worker"
+        chats = [Chat(ws) for ws in sockets]
+        names = [f"user{i}" for i in range(len(chats))]
+        for chat, name in zip(chats, names, strict=True):
+            joined = chat.call("chat.join", {"room": "lobby", "name": name})
+        assert sorted(joined["data"]["members"]) == sorted(names)  # presence spans workers
+        chats[0].call("chat.send", {"room": "lobby", "text": "to everyone"})
+        for chat in chats:
+            assert chat.pushed("chat.message")["text"] == "to everyone"
+    assert server.run("stop").returncode == 0
+    assert not hub.exists()
+
+
+def wait_for_counts(server: WsServer, expected: int) -> list[int]:
+    """The per-worker connection counts once the status has caught up with ``expected``."""
+    deadline = time.monotonic() + 3
+    counts = worker_connections(server)
+    while sum(counts) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+        counts = worker_connections(server)
+    return counts
