@@ -7,9 +7,9 @@ SWOOP_SERVER__WS__<KEY> variables override these values.
 host = "0.0.0.0"
 # `server.port` is the http server's: the WebSocket server reads `server.ws.port`
 ws = {"port": 18308}
-# Rooms are gateway groups, and in this version of Swoop a group lives in one worker: with
-# several workers, two people in one room may not see each other. Keep one worker until the
-# gateway spans workers (docs/gateway.md, "Why async, and the bus").
+# One worker keeps the demo small. With several (--workers N, or remove this line for one per
+# CPU), the master hosts a hub that spans them: rooms, presence and pushes work across workers
+# (docs/scale-out.md). Several hosts share Redis: set ws.bus = "redis://..." in config/ws.py.
 workers = 1
 engine = "hypercorn"  # or "uvicorn" (pip install 'swoop-framework[fast]')
 graceful_timeout = 10.0  # seconds in-flight requests get on stop and reload
