@@ -12,11 +12,10 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
@@ -27,51 +26,12 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
-APPCTL = [sys.executable, "-m", "framework.cli"]
+from framework.testing.processes import RequestLoop, appctl, free_port, port_is_free, wait_for
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX process manager"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 10.0, every: float = 0.05) -> Any:
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            last = check()
-            if last:
-                return last
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {timeout} s (last: {last!r})")
-
-
-def appctl(app_dir: Path, *args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*APPCTL, "-C", str(app_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @dataclass
@@ -253,3 +213,33 @@ def wait_for_counts(server: WsServer, expected: int) -> list[int]:
         time.sleep(0.2)
         counts = worker_connections(server)
     return counts
+
+
+def worker_pids(server: WsServer) -> list[int]:
+    status = json.loads(server.run("status", "--json").stdout)
+    return [int(row["pid"]) for row in status["rows"]]
+
+
+def test_http_keeps_serving_across_reload_and_a_killed_worker_respawns(server: WsServer) -> None:
+    assert server.start().returncode == 0
+    with RequestLoop(server.url) as loop:  # the chat page, on the ws server's port
+        wait_for(lambda: loop.ok > 20)
+        handler = server.app_dir / "app" / "websocket" / "echo.py"
+        handler.write_text(handler.read_text().replace(OLD, NEW))
+        assert server.run("reload").returncode == 0
+        seen = loop.ok
+        wait_for(lambda: loop.ok > seen + 20)
+    assert loop.failures == []
+    with server.connect("/echo") as echo:
+        echo.send("hi")
+        assert echo.recv(timeout=5) == "reloaded: hi"
+
+    before = worker_pids(server)
+    os.kill(before[0], signal.SIGKILL)
+    after = wait_for(lambda: len(p := worker_pids(server)) == 2 and before[0] not in p and p)
+    assert before[1] in after
+    assert all(page(server.url + "/").status_code == 200 for _ in range(5))
+    assert all(str(pid) in server.run("status").stdout for pid in after)
+    assert server.run("stop").returncode == 0
+    assert not server.pid_file.exists()
+    assert port_is_free(server.port)

@@ -10,8 +10,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,33 +17,17 @@ from typing import Any
 
 import pytest
 
+from framework.testing.processes import appctl, free_port
 from framework.testing.system import require_binary, require_module
 
 playwright_api = require_module("playwright.async_api", pip="playwright")
 CHROMIUM = require_binary("chromium")
-APPCTL = [sys.executable, "-m", "framework.cli"]
 
 pytestmark = [
     pytest.mark.anyio,
     pytest.mark.slow,
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX process manager"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def appctl(app_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*APPCTL, "-C", str(app_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 @pytest.fixture
