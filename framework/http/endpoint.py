@@ -17,7 +17,7 @@ from typing import Any
 from framework.http.binding import BindingPlan
 from framework.http.errors import ExceptionHandlers
 from framework.http.middleware import CallNext, compose
-from framework.http.request import Request
+from framework.http.request import Request, body_too_large, declares_too_large
 from framework.http.responses import Renderer, Response, dumps
 
 __all__ = ["Run", "build_endpoint", "head_of"]
@@ -97,6 +97,8 @@ def _direct(
         request = Request(scope, receive, params, max_body_size) if needs_request else None
         body: bytes | None = None
         try:
+            if declares_too_large(scope, max_body_size):
+                raise body_too_large(max_body_size)
             result = handler(**params) if invoke is None else invoke(request, params)
             if awaits:
                 result = await result
@@ -159,6 +161,8 @@ def chain_runner(chain: CallNext, errors: ExceptionHandlers, max_body_size: int)
     async def run(scope: dict[str, Any], receive: Any, send: Any, params: dict[str, Any]) -> None:
         request = Request(scope, receive, params, max_body_size)
         try:
+            if declares_too_large(scope, max_body_size):
+                raise body_too_large(max_body_size)
             response = await chain(request)
         except Exception as exc:
             response = await errors.response(exc, lambda: request)

@@ -148,9 +148,7 @@ class Request:
     # -- body -------------------------------------------------------------------------
 
     def _too_large(self) -> HTTPException:
-        return HTTPException(
-            413, f"request body is larger than the limit of {self.max_body_size} bytes"
-        )
+        return body_too_large(self.max_body_size)
 
     async def stream(self) -> AsyncIterator[bytes]:
         """The body chunks as they arrive (counted against ``max_body_size``).
@@ -229,3 +227,18 @@ class Request:
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.path})"
+
+
+def body_too_large(limit: int) -> HTTPException:
+    """The 413 for a body over ``limit`` bytes."""
+    return HTTPException(413, f"request body is larger than the limit of {limit} bytes")
+
+
+def declares_too_large(scope: dict[str, Any], limit: int) -> bool:
+    """Whether the request's ``Content-Length`` is over ``limit``: checked before the handler
+    runs, so a route that never reads its body still answers 413 (chunked bodies are counted
+    as they are read)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return value.isdigit() and int(value) > limit
+    return False

@@ -284,6 +284,15 @@ async def test_bad_bodies_and_the_server_keeps_serving(client: httpx.AsyncClient
     assert (await client.get("/bind/path/1/ok")).status_code == 200
 
 
+async def test_an_oversized_body_is_refused_before_a_handler_that_never_reads_it(
+    client: httpx.AsyncClient,
+) -> None:
+    ignored = await client.request("GET", "/bind/path/1/ok", content=b"x" * 2000)
+    assert ignored.status_code == 413
+    assert ignored.json()["message"] == "request body is larger than the limit of 1000 bytes"
+    assert (await client.request("GET", "/bind/path/1/ok", content=b"x" * 10)).status_code == 200
+
+
 async def test_request_object(client: httpx.AsyncClient) -> None:
     response = await client.post("/bind/echo", json={"a": [1]})
     assert response.json() == {"json": {"a": [1]}, "method": "POST", "path": "/bind/echo"}
