@@ -23,6 +23,7 @@ from websockets.asyncio.client import connect
 from framework import Application
 from framework.bus import Hub, PushClient
 from framework.testing.servers import serve_asgi
+from framework.testing.ws import call, nothing_arrives, recv
 from framework.websocket import (
     Connection,
     Gateway,
@@ -66,27 +67,6 @@ def chat_app(worker: int, hub: str) -> Application:
     return Application.from_classes(
         ChatModule, ChatController, extensions=[WebSocketExtension()], config=config
     )
-
-
-async def call(ws: Any, cmd: str, data: Any = None) -> Any:
-    await ws.send(json.dumps({"cmd": cmd, "data": data, "ext": {"id": cmd}}))
-    with anyio.fail_after(5):
-        while True:
-            reply = json.loads(await ws.recv())
-            if reply.get("ext") == {"id": cmd}:
-                return reply.get("data")
-
-
-async def recv(ws: Any) -> Any:
-    with anyio.fail_after(5):
-        return await ws.recv()
-
-
-async def nothing_arrives(ws: Any) -> bool:
-    with anyio.move_on_after(0.2):
-        await ws.recv()
-        return False
-    return True
 
 
 @pytest.fixture

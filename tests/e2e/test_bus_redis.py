@@ -25,6 +25,7 @@ from framework import Application
 from framework.bus import BusUnavailableError
 from framework.testing.servers import serve_asgi
 from framework.testing.system import require_binary, require_module
+from framework.testing.ws import call, nothing_arrives, recv
 from framework.websocket import (
     Connection,
     Gateway,
@@ -117,27 +118,6 @@ class ChatController:
 @ws_module("/chat", controllers=[ChatController])
 class ChatModule:
     pass
-
-
-async def call(ws: Any, cmd: str, data: Any = None) -> Any:
-    await ws.send(json.dumps({"cmd": cmd, "data": data, "ext": {"id": cmd}}))
-    with anyio.fail_after(5):
-        while True:
-            reply = json.loads(await ws.recv())
-            if reply.get("ext") == {"id": cmd}:
-                return reply.get("data")
-
-
-async def recv(ws: Any) -> Any:
-    with anyio.fail_after(5):
-        return await ws.recv()
-
-
-async def nothing_arrives(ws: Any) -> bool:
-    with anyio.move_on_after(0.2):
-        await ws.recv()
-        return False
-    return True
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from websockets.asyncio.client import connect
 from framework import Application
 from framework.http import HttpExtension, controller, get, post
 from framework.testing.servers import serve_asgi
+from framework.testing.ws import call, nothing_arrives
 from framework.websocket import (
     Connection,
     Gateway,
@@ -88,24 +89,9 @@ async def server(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, Gat
         yield url, app.container.get(Gateway)
 
 
-async def call(ws: Any, cmd: str, data: Any = None) -> Any:
-    await ws.send(json.dumps({"cmd": cmd, "data": data, "ext": {"id": cmd}}))
-    while True:
-        reply = json.loads(await ws.recv())
-        if reply.get("ext") == {"id": cmd}:
-            return reply.get("data")
-
-
 async def recv_json(ws: Any) -> Any:
     with anyio.fail_after(5):
         return json.loads(await ws.recv())
-
-
-async def nothing_arrives(ws: Any) -> bool:
-    with anyio.move_on_after(0.2):
-        await ws.recv()
-        return False
-    return True
 
 
 async def test_every_gateway_call(server: tuple[str, Gateway]) -> None:
