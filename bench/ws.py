@@ -16,14 +16,24 @@ with ``B`` is broadcast (without the ``B``) to every connection, anything else i
 Modes: ``echo`` (round-trips/s over 50 connections), ``bcast`` (deliveries/s to 1000
 clients, time until all have a message, p50), ``idle`` (server RSS growth per idle
 connection with 5000 connections open). Every server is stopped by its PID.
+
+``--scale`` adds the scale-out points (echo and bcast), run as a user runs Swoop: a generated
+ws app (``appctl create:app --type ws``) with a raw-parser module ``/blast`` implementing the
+same convention through ``Gateway.send_to_all``, started with ``appctl ws:start -d
+--workers N`` (N = 1, 2; with 2 the master's hub carries the broadcast across workers).
+``swoop-w1`` is pinned to core 0 and wsblast to core 1 as above; ``swoop-w2`` spreads over
+both cores and wsblast is not pinned, so on a 2-core machine the load client competes with
+the workers and the ratio is CPU-bound. ``--points ''`` runs only the scale points.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -34,11 +44,36 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 if sys.path and Path(sys.path[0]).resolve() == ROOT / "bench":
     sys.path[0] = str(ROOT)
+APPCTL = [sys.executable, "-m", "framework.cli"]
 WSBLAST_SOURCE = Path("/work/shared/tools/wsblast.c")
 WSBLAST = Path(tempfile.gettempdir()) / "wsblast"
 SERVER_CORE, CLIENT_CORE = 0, 1
 POINTS = ("raw@hypercorn", "swoop@hypercorn", "raw@uvicorn", "swoop@uvicorn", "websockets")
 MODES = ("echo", "bcast", "idle")
+SCALE_POINTS = ("swoop-w1@hypercorn", "swoop-w2@hypercorn", "swoop-w1@uvicorn", "swoop-w2@uvicorn")
+SCALE_MODES = ("echo", "bcast")
+BLAST_MODULE = '''"""wsblast's convention: B... goes to everyone, anything else is echoed."""
+
+from framework.websocket import Gateway, message_mapping, ws_controller, ws_module
+
+
+@ws_controller("")
+class Blast:
+    def __init__(self, gateway: Gateway) -> None:
+        self.gateway = gateway
+
+    @message_mapping("blast")
+    async def blast(self, data: str) -> str | None:
+        if data.startswith("B"):
+            await self.gateway.send_to_all(data[1:])
+            return None
+        return data
+
+
+@ws_module("/blast", controllers=[Blast], parser="raw", default_command="blast")
+class BlastModule:
+    pass
+'''
 
 
 # --- the servers, built inside the server process ------------------------------------------
@@ -229,11 +264,82 @@ class Server:
         self.stderr.close()
 
 
-def blast(mode: str, port: int, options: dict[str, Any]) -> dict[str, Any]:
-    args = [*_pin(CLIENT_CORE), str(build_wsblast()), mode, "--port", str(port)]
+def appctl(
+    app_dir: Path, *args: str, prefix: list[str] | None = None, timeout: float = 120.0
+) -> subprocess.CompletedProcess[str]:
+    command = [*(prefix or []), *APPCTL, "-C", str(app_dir), *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
+    )
+
+
+class AppServer:
+    """``swoop-wN@engine``: a generated ws app with the /blast module, run by appctl with N
+    workers; stopped with ``ws:stop``, then every PID seen in ``ws:status`` is killed."""
+
+    path = "/blast"
+
+    def __init__(self, point: str) -> None:
+        name, _, engine = point.partition("@")
+        self.workers = int(name.rpartition("-w")[2])
+        self.root = Path(tempfile.mkdtemp(prefix="swoop-bench-ws-"))
+        self.app_dir = self.root / "blast"
+        self.pids: set[int] = set()
+        created = appctl(self.root, "create:app", "blast", "--type", "ws")
+        if created.returncode != 0:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise RuntimeError(f"create:app failed: {created.stderr.strip()[-300:]}")
+        (self.app_dir / "app" / "websocket" / "blast.py").write_text(BLAST_MODULE)
+        config = self.app_dir / "config"
+        server = (config / "server.py").read_text()
+        server = server.replace('engine = "hypercorn"', f'engine = "{engine}"')
+        (config / "server.py").write_text(server.replace("access_log = True", "access_log = False"))
+        ws = (config / "ws.py").read_text()  # no per-connection rate limit: this is a load test
+        ws = ws.replace("rate_limit = 20.0", "rate_limit = 1e9").replace(
+            "rate_burst = 40.0", "rate_burst = 1e9"
+        )
+        (config / "ws.py").write_text(ws)
+        with socket.socket() as sock:  # a free port
+            sock.bind(("127.0.0.1", 0))
+            self.port = int(sock.getsockname()[1])
+        pin = _pin(SERVER_CORE) if self.workers == 1 else []
+        flags = ["--host", "127.0.0.1", "--port", str(self.port), "--workers", str(self.workers)]
+        started = appctl(self.app_dir, "ws:start", "-d", *flags, prefix=pin)
+        self.connections()
+        if started.returncode != 0:
+            self.stop()
+            raise RuntimeError(f"{point} did not start: {started.stderr.strip()[-300:]}")
+
+    def connections(self) -> list[int]:
+        """Open WebSockets per worker (the workers report once a second); remembers PIDs."""
+        with contextlib.suppress(OSError, ValueError):
+            self.pids.add(int((self.app_dir / "runtime" / "ws.pid").read_text()))
+        try:
+            status = appctl(self.app_dir, "ws:status", "--json")
+            rows = json.loads(status.stdout)["rows"]
+        except Exception:
+            return []
+        self.pids.update(int(row["pid"]) for row in rows if row.get("pid"))
+        return [int(row.get("connections") or 0) for row in rows if row.get("pid")]
+
+    def stop(self) -> None:
+        self.connections()
+        with contextlib.suppress(Exception):
+            appctl(self.app_dir, "ws:stop", "--timeout", "5", timeout=30)
+        for pid in sorted(self.pids):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def blast(
+    mode: str, port: int, options: dict[str, Any], *, pin: bool = True, path: str = "/"
+) -> dict[str, Any]:
+    args = [*(_pin(CLIENT_CORE) if pin else []), str(build_wsblast()), mode, "--port", str(port)]
+    args += ["--path", path]
     for key, value in options.items():
         args += [f"--{key}", str(value)]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(args, capture_output=True, text=True, timeout=300, check=False)
     for line in done.stdout.splitlines():
         if line.startswith("RESULT "):
             result: dict[str, Any] = json.loads(line[7:])
@@ -284,6 +390,60 @@ def measure(point: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         server.stop()
 
 
+def measure_scale(point: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One scale-out point through appctl; also the connections each worker held."""
+    import threading
+
+    server = AppServer(point)
+    seen: list[list[int]] = []
+    timer = threading.Timer(args.warmup + 1.5, lambda: seen.append(server.connections()))
+    try:
+        pin = server.workers == 1
+        timer.start()
+        if mode == "echo":
+            options = {"conns": args.echo_conns, "warmup": args.warmup, "duration": args.duration}
+        else:
+            options = {"conns": args.bcast_conns, "duration": args.duration, "seq": 20, "window": 4}
+        result = blast(mode, server.port, options, pin=pin, path=server.path)
+        result["per_worker_conns"] = seen[0] if seen else []
+        return result
+    finally:
+        timer.cancel()
+        server.stop()
+
+
+def report_scale(results: dict[tuple[str, str], dict[str, Any]]) -> str:
+    lines = ["scale-out (appctl ws:start --workers N)"]
+    lines.append(
+        f"{'echo (round-trips/s)':<22}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs w1':>8}"
+        "  conns per worker"
+    )
+    for point in SCALE_POINTS:
+        r = results.get((point, "echo"))
+        if r is None:
+            continue
+        one = results.get((point.replace("-w2@", "-w1@"), "echo"))
+        ratio = f"{r['rps'] / one['rps']:.2f}" if one else "-"
+        lines.append(
+            f"{point:<22}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8}"
+            f"  {r['per_worker_conns']}"
+        )
+    lines.append("")
+    head = f"{'broadcast':<22}{'deliv/s':>10}{'fanout p50 ms':>15}{'max ms':>9}{'vs w1':>8}"
+    lines.append(head + "  conns per worker")
+    for point in SCALE_POINTS:
+        r = results.get((point, "bcast"))
+        if r is None:
+            continue
+        one = results.get((point.replace("-w2@", "-w1@"), "bcast"))
+        ratio = f"{r['deliveries_per_s'] / one['deliveries_per_s']:.2f}" if one else "-"
+        lines.append(
+            f"{point:<22}{r['deliveries_per_s']:>10.0f}{r['fanout_p50_ms']:>15.2f}"
+            f"{r['fanout_max_ms']:>9.2f}{ratio:>8}  {r['per_worker_conns']}"
+        )
+    return "\n".join(lines)
+
+
 def report(results: dict[tuple[str, str], dict[str, Any]]) -> str:
     lines = []
     echo = {p: r for (p, m), r in results.items() if m == "echo"}
@@ -331,14 +491,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bcast-conns", type=int, default=1000)
     parser.add_argument("--idle-conns", type=int, default=5000)
     parser.add_argument("--hold", type=float, default=30.0)
+    parser.add_argument(
+        "--scale", action="store_true", help="also the appctl points with 1 and 2 workers"
+    )
+    parser.add_argument("--scale-points", default=",".join(SCALE_POINTS))
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
         serve(args.serve, args.fd)
         return 0
-    modes, points = args.modes.split(","), args.points.split(",")
+    modes, points = args.modes.split(","), [p for p in args.points.split(",") if p]
+    scale_points = [p for p in args.scale_points.split(",") if p] if args.scale else []
     unknown = sorted(set(modes) - set(MODES)) + sorted(set(points) - set(POINTS))
+    unknown += sorted(set(scale_points) - set(SCALE_POINTS))
     if unknown:
         parser.error(f"unknown mode/point {unknown}; modes: {MODES}, points: {POINTS}")
     if shutil.which("gcc") is None and not WSBLAST.exists():
@@ -356,8 +522,20 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipped {point}/{mode}: {exc}", flush=True)
                 continue
             print(f"measured {point}/{mode}: {json.dumps(results[point, mode])}", flush=True)
+    scaled: dict[tuple[str, str], dict[str, Any]] = {}
+    for mode in [m for m in modes if m in SCALE_MODES]:
+        for point in scale_points:
+            try:
+                scaled[point, mode] = measure_scale(point, mode, args)
+            except Exception as exc:
+                print(f"skipped {point}/{mode}: {exc}", flush=True)
+                continue
+            print(f"measured {point}/{mode}: {json.dumps(scaled[point, mode])}", flush=True)
     print()
     print(report(results))
+    if scaled:
+        print()
+        print(report_scale(scaled))
     return 0
 
 
