@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -155,52 +154,20 @@ async def test_every_gateway_call_across_two_workers(
     assert stats["connected"] and stats["messages_out"] > 0 and stats["dropped"] == 0
 
 
-WORKER_SCRIPT = """
-import asyncio, sys
-from framework import Application
-from framework.testing.servers import serve_asgi
-from framework.websocket import (
-    Connection, Gateway, WebSocketExtension, message_mapping, ws_asgi_app, ws_controller,
-    ws_module,
-)
-
-@ws_controller("chat")
-class ChatController:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    @message_mapping("login")
-    async def login(self, conn: Connection, data: str) -> str:
-        await self.gateway.bind_uid(conn.id, data)
-        await self.gateway.join_group(conn.id, "lobby")
-        return conn.id
-
-@ws_module("/chat", controllers=[ChatController])
-class ChatModule:
-    pass
-
-async def main() -> None:
-    config = {"ws": {"node": "host1", "worker": 9, "hub": sys.argv[1]}}
-    app = Application.from_classes(
-        ChatModule, ChatController, extensions=[WebSocketExtension()], config=config
-    )
-    async with serve_asgi(ws_asgi_app(app)) as url:
-        print(url, flush=True)
-        await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
+CHAT_WORKER = Path(__file__).with_name("chat_worker.py")
 
 
 @pytest.fixture
 async def worker_process(
-    workers: Any, hub_path: str, tmp_path: Path
+    workers: Any, hub_path: str
 ) -> AsyncIterator[tuple[subprocess.Popen[str], str]]:
     """A worker in a process of its own (to be killed with SIGKILL), once the hub runs."""
-    script = tmp_path / "worker.py"
-    script.write_text(textwrap.dedent(WORKER_SCRIPT))
     proc = subprocess.Popen(  # noqa: ASYNC220 (starting it does not block)
-        [sys.executable, str(script), hub_path],
+        [
+            sys.executable,
+            str(CHAT_WORKER),
+            json.dumps({"node": "host1", "worker": 9, "hub": hub_path}),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},

@@ -245,51 +245,16 @@ async def test_push_client_from_another_process(
         assert json.loads(await recv(ada)) == {"cmd": "notice", "data": "from cron"}
 
 
-HOST_SCRIPT = """
-import asyncio, sys
-from framework import Application
-from framework.testing.servers import serve_asgi
-from framework.websocket import (
-    Connection, Gateway, WebSocketExtension, message_mapping, ws_asgi_app, ws_controller,
-    ws_module,
-)
-
-@ws_controller("chat")
-class ChatController:
-    def __init__(self, gateway: Gateway) -> None:
-        self.gateway = gateway
-
-    @message_mapping("login")
-    async def login(self, conn: Connection, data: str) -> str:
-        await self.gateway.bind_uid(conn.id, data)
-        await self.gateway.join_group(conn.id, "lobby")
-        return conn.id
-
-@ws_module("/chat", controllers=[ChatController])
-class ChatModule:
-    pass
-
-async def main() -> None:
-    ws = {"node": "host3", "worker": 0, "bus": sys.argv[1], "bus_heartbeat": 0.2, "bus_ttl": 1.5}
-    app = Application.from_classes(
-        ChatModule, ChatController, extensions=[WebSocketExtension()], config={"ws": ws}
-    )
-    async with serve_asgi(ws_asgi_app(app)) as url:
-        print(url, flush=True)
-        await asyncio.Event().wait()
-
-asyncio.run(main())
-"""
+CHAT_WORKER = Path(__file__).with_name("chat_worker.py")
 
 
 async def test_a_dead_host_expires_within_the_ttl(
-    hosts: tuple[list[str], list[Gateway]], redis_server: RedisServer, tmp_path: Path
+    hosts: tuple[list[str], list[Gateway]], redis_server: RedisServer
 ) -> None:
     _, (gw1, _) = hosts
-    script = tmp_path / "host.py"
-    script.write_text(textwrap.dedent(HOST_SCRIPT))
+    ws = {"node": "host3", "worker": 0, "bus": redis_server.url, "bus_heartbeat": 0.2}
     proc = subprocess.Popen(  # noqa: ASYNC220 (starting it does not block)
-        [sys.executable, str(script), redis_server.url],
+        [sys.executable, str(CHAT_WORKER), json.dumps({**ws, "bus_ttl": 1.5})],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
