@@ -46,7 +46,6 @@ log = logging.getLogger("swoop.container")
 
 _ABSENT = Special("absent")
 _NONE = Special("none")
-_DEFAULT_MARKER = object()
 
 
 def _constant(value: Any) -> Callable[[], Any]:
@@ -87,7 +86,6 @@ class Container:
         self._key_getters: dict[Any, Callable[[], Any]] = {}
         self._call_plans: dict[Any, Callable[..., Any]] = {}
         self._frozen = False
-        self.has_request_beans = any(d.scope is Scope.REQUEST for d in self._definitions)
 
     # -- building ---------------------------------------------------------------------------
 
@@ -111,6 +109,11 @@ class Container:
     @property
     def frozen(self) -> bool:
         return self._frozen
+
+    @property
+    def has_request_beans(self) -> bool:
+        """Whether any bean is request-scoped (servers skip opening scopes otherwise)."""
+        return any(d.scope is Scope.REQUEST for d in self._definitions)
 
     @property
     def definitions(self) -> tuple[BeanDefinition, ...]:
@@ -195,10 +198,9 @@ class Container:
 
     def _dependency_getter(self, dependency: Dependency, target: Any) -> Callable[[], Any] | None:
         if isinstance(target, BeanDefinition):
-            getter = self._getter(target) if not dependency.provider else None
             if dependency.provider:
                 return _constant(Provider(self._lazy(target)))
-            return getter
+            return self._getter(target)
         assert isinstance(target, Special)
         if target.kind == "config":
             return _constant(target.value)
