@@ -24,6 +24,13 @@ same convention through ``Gateway.send_to_all``, started with ``appctl ws:start 
 ``swoop-w1`` is pinned to core 0 and wsblast to core 1 as above; ``swoop-w2`` spreads over
 both cores and wsblast is not pinned, so on a 2-core machine the load client competes with
 the workers and the ratio is CPU-bound. ``--points ''`` runs only the scale points.
+
+``--hosts`` adds broadcast over two hosts sharing a Redis bus (``ws.bus = "redis://..."``,
+a throwaway ``redis-server`` started and stopped by the benchmark): two server processes
+with distinct ``ws.node`` names, each with its own socket bound to the same port with
+SO_REUSEPORT, so the kernel spreads the 1000 clients over both as a load balancer in front
+of two machines would; a broadcast from a client on one host reaches the other through
+Redis. Compared with the one-host ``swoop@<engine>`` point when it ran in the same call.
 """
 
 import argparse
@@ -52,6 +59,7 @@ POINTS = ("raw@hypercorn", "swoop@hypercorn", "raw@uvicorn", "swoop@uvicorn", "w
 MODES = ("echo", "bcast", "idle")
 SCALE_POINTS = ("swoop-w1@hypercorn", "swoop-w2@hypercorn", "swoop-w1@uvicorn", "swoop-w2@uvicorn")
 SCALE_MODES = ("echo", "bcast")
+HOSTS_POINTS = ("swoop-hosts2@hypercorn", "swoop-hosts2@uvicorn")
 BLAST_MODULE = '''"""wsblast's convention: B... goes to everyone, anything else is echoed."""
 
 from framework.websocket import Gateway, message_mapping, ws_controller, ws_module
@@ -139,7 +147,12 @@ def swoop_app() -> Any:
     class BlastModule:
         pass
 
-    app = Application.from_classes(BlastModule, Blast, extensions=[WebSocketExtension()])
+    ws: dict[str, Any] = {}
+    if os.environ.get("BENCH_WS_BUS"):  # a --hosts point: this process is one host
+        ws = {"bus": os.environ["BENCH_WS_BUS"], "node": os.environ["BENCH_WS_NODE"]}
+    app = Application.from_classes(
+        BlastModule, Blast, extensions=[WebSocketExtension()], config={"ws": ws}
+    )
     return ws_asgi_app(app)
 
 
@@ -179,7 +192,7 @@ def serve(point: str, fd: int) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
-        os.sched_setaffinity(0, {SERVER_CORE})
+        os.sched_setaffinity(0, {int(os.environ.get("BENCH_CORE", SERVER_CORE))})
     from framework.server import EngineOptions, adopt_socket, engine_named, run
 
     sock = adopt_socket(fd)
@@ -412,6 +425,135 @@ def measure_scale(point: str, mode: str, args: argparse.Namespace) -> dict[str, 
         server.stop()
 
 
+class RedisServer:
+    """A throwaway redis-server on a free loopback port, without persistence; stopped by PID."""
+
+    def __init__(self) -> None:
+        from framework.server import bind_tcp
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is needed: apt-get install -y redis-server")
+        with contextlib.closing(bind_tcp("127.0.0.1", 0)) as probe:
+            self.port = probe.getsockname()[1]
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no", "--protected-mode", "no"]
+        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as probe:
+                    probe.sendall(b"PING\r\n")
+                    if probe.recv(16).startswith(b"+PONG"):
+                        return
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"redis-server did not start on port {self.port}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Hosts:
+    """Two Swoop "hosts" sharing a Redis bus, each one process with its own listening socket
+    bound to the SAME port with SO_REUSEPORT: the kernel spreads the clients over both, as a
+    TCP load balancer in front of two machines would. Host A runs on core 0, host B on core 1
+    (with Redis and wsblast unpinned beside them on a 2-core machine)."""
+
+    def __init__(self, point: str) -> None:
+        from framework.server import bind_tcp, make_inheritable
+
+        self.engine = point.partition("@")[2]
+        self.redis = RedisServer()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.port = 0
+        try:
+            for index, node in enumerate(("hosta", "hostb")):
+                sock = bind_tcp("127.0.0.1", self.port, backlog=4096, reuse_port=True)
+                self.port = sock.getsockname()[1]
+                fd = make_inheritable(sock)
+                env = {**os.environ, "BENCH_WS_BUS": self.redis.url, "BENCH_WS_NODE": node}
+                env["BENCH_CORE"] = str(index % (os.cpu_count() or 1))
+                command = [sys.executable, __file__, "--serve", f"swoop@{self.engine}"]
+                proc = subprocess.Popen(
+                    [*command, "--fd", str(fd)],
+                    pass_fds=[fd],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    env=env,
+                )
+                self.procs.append(proc)
+                sock.close()
+                assert proc.stdout is not None
+                ready, _, _ = select.select([proc.stdout], [], [], 60.0)
+                if not ready or proc.stdout.readline().decode().strip() != "READY":
+                    raise RuntimeError(f"{node} ({point}) did not start")
+        except BaseException:
+            self.stop()
+            raise
+
+    def connections(self) -> list[int]:
+        """Open TCP sockets per host (its listener and its Redis links included)."""
+        counts = []
+        for proc in self.procs:
+            fds = Path(f"/proc/{proc.pid}/fd")
+            counts.append(sum(1 for fd in fds.iterdir() if os.readlink(fd).startswith("socket:")))
+        return counts
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.kill(proc.pid, signal.SIGKILL)
+                proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
+        self.redis.stop()
+
+
+def measure_hosts(point: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Broadcast to ``--bcast-conns`` clients spread over two hosts sharing Redis."""
+    import threading
+
+    hosts = Hosts(point)
+    seen: list[list[int]] = []
+    timer = threading.Timer(1.5, lambda: seen.append(hosts.connections()))
+    try:
+        timer.start()
+        options = {"conns": args.bcast_conns, "duration": args.duration, "seq": 20, "window": 4}
+        result = blast("bcast", hosts.port, options, pin=False)
+        result["sockets_per_host"] = seen[0] if seen else []
+        return result
+    finally:
+        timer.cancel()
+        hosts.stop()
+
+
+def report_hosts(results: dict[str, dict[str, Any]], single: dict[str, dict[str, Any]]) -> str:
+    lines = ["two hosts via Redis (one port, SO_REUSEPORT; host A core 0, host B core 1)"]
+    head = f"{'broadcast':<22}{'deliv/s':>10}{'fanout p50 ms':>15}{'max ms':>9}{'vs 1 host':>11}"
+    lines.append(head + "  sockets per host")
+    for point, r in results.items():
+        one = single.get(f"swoop@{point.partition('@')[2]}")
+        ratio = f"{r['deliveries_per_s'] / one['deliveries_per_s']:.2f}" if one else "-"
+        lines.append(
+            f"{point:<22}{r['deliveries_per_s']:>10.0f}{r['fanout_p50_ms']:>15.2f}"
+            f"{r['fanout_max_ms']:>9.2f}{ratio:>11}  {r['sockets_per_host']}"
+        )
+    return "\n".join(lines)
+
+
 def report_scale(results: dict[tuple[str, str], dict[str, Any]]) -> str:
     lines = ["scale-out (appctl ws:start --workers N)"]
     lines.append(
@@ -495,6 +637,10 @@ def main(argv: list[str] | None = None) -> int:
         "--scale", action="store_true", help="also the appctl points with 1 and 2 workers"
     )
     parser.add_argument("--scale-points", default=",".join(SCALE_POINTS))
+    parser.add_argument(
+        "--hosts", action="store_true", help="also broadcast over two hosts sharing a Redis bus"
+    )
+    parser.add_argument("--hosts-points", default=",".join(HOSTS_POINTS))
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -505,6 +651,8 @@ def main(argv: list[str] | None = None) -> int:
     scale_points = [p for p in args.scale_points.split(",") if p] if args.scale else []
     unknown = sorted(set(modes) - set(MODES)) + sorted(set(points) - set(POINTS))
     unknown += sorted(set(scale_points) - set(SCALE_POINTS))
+    hosts_points = [p for p in args.hosts_points.split(",") if p] if args.hosts else []
+    unknown += sorted(set(hosts_points) - set(HOSTS_POINTS))
     if unknown:
         parser.error(f"unknown mode/point {unknown}; modes: {MODES}, points: {POINTS}")
     if shutil.which("gcc") is None and not WSBLAST.exists():
@@ -531,11 +679,22 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipped {point}/{mode}: {exc}", flush=True)
                 continue
             print(f"measured {point}/{mode}: {json.dumps(scaled[point, mode])}", flush=True)
+    hosted: dict[str, dict[str, Any]] = {}
+    for point in hosts_points if "bcast" in modes else []:
+        try:
+            hosted[point] = measure_hosts(point, args)
+        except Exception as exc:
+            print(f"skipped {point}/bcast: {exc}", flush=True)
+            continue
+        print(f"measured {point}/bcast: {json.dumps(hosted[point])}", flush=True)
     print()
     print(report(results))
     if scaled:
         print()
         print(report_scale(scaled))
+    if hosted:
+        print()
+        print(report_hosts(hosted, {p: r for (p, m), r in results.items() if m == "bcast"}))
     return 0
 
 

@@ -71,7 +71,8 @@ def build_endpoint(
     """The ``run`` function of one route (see the module docs)."""
     invoke, awaits = _invoker(handler, plan, is_async)
     if processes:
-        return _chained(invoke, awaits, renderer, processes, errors, max_body_size)
+        direct = handler if not plan.parameters else None
+        return _chained(invoke, direct, awaits, renderer, processes, errors, max_body_size)
     if plan.passthrough:  # no Request, no binding: call the handler inline
         return _direct(handler, None, is_async, False, renderer, errors, max_body_size)
     return _direct(handler, invoke, awaits, plan.needs_request, renderer, errors, max_body_size)
@@ -130,6 +131,7 @@ def _direct(
 
 def _chained(
     invoke: Invoke,
+    direct: Callable[[], Any] | None,
     awaits: bool,
     renderer: Renderer,
     processes: Sequence[Process],
@@ -139,7 +141,7 @@ def _chained(
     async def terminal(request: Request) -> Response:
         # errors become responses here, inside the chain, so middleware see their status
         try:
-            result = invoke(request, request.path_params)
+            result = direct() if direct is not None else invoke(request, request.path_params)
             if awaits:
                 result = await result
             try:  # _render inlined: one coroutine less per request

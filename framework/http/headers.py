@@ -6,6 +6,19 @@ from collections.abc import Iterator, Mapping, MutableMapping
 
 __all__ = ["Headers", "MutableHeaders"]
 
+#: Header names as written in code -> their wire form; filled on first use, bounded.
+_KEYS: dict[str, bytes] = {}
+_KEYS_LIMIT = 512
+
+
+def _key(name: str) -> bytes:
+    """``name`` lowercased and encoded, remembered for the next response (middleware set the
+    same few names on every request)."""
+    key = name.lower().encode("latin-1")
+    if len(_KEYS) < _KEYS_LIMIT:
+        _KEYS[name] = key
+    return key
+
 
 class Headers(Mapping[str, str]):
     """Read-only request headers: ``headers["content-type"]``, ``headers.getall("accept")``.
@@ -71,14 +84,19 @@ class MutableHeaders(MutableMapping[str, str]):
         raise KeyError(name)
 
     def __setitem__(self, name: str, value: str) -> None:
-        key = name.lower().encode("latin-1")
+        key = _KEYS.get(name)
+        if key is None:
+            key = _key(name)
         encoded = value.encode("latin-1")
-        for i, (k, _) in enumerate(self.raw):
+        raw = self.raw
+        i = 0
+        for k, _ in raw:
             if k == key:
-                self.raw[i] = (key, encoded)
-                self.raw[i + 1 :] = [(k2, v2) for k2, v2 in self.raw[i + 1 :] if k2 != key]
+                raw[i] = (key, encoded)
+                raw[i + 1 :] = [(k2, v2) for k2, v2 in raw[i + 1 :] if k2 != key]
                 return
-        self.raw.append((key, encoded))
+            i += 1
+        raw.append((key, encoded))
 
     def __delitem__(self, name: str) -> None:
         key = name.lower().encode("latin-1")

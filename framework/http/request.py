@@ -64,13 +64,27 @@ class Request:
         self.receive = receive
         self.path_params = path_params if path_params is not None else _EMPTY
         self.max_body_size = max_body_size
-        self.state: dict[str, Any] = {}
-        self._headers: Headers | None = None
-        self._query: MultiDict | None = None
-        self._cookies: dict[str, str] | None = None
-        self._body: bytes | None = None
-        self._form: FormData | None = None
-        self._streamed = False
+        # state and the lazy caches below are left unset: most requests never touch them,
+        # and __getattr__ supplies them on first read
+
+    state: dict[str, Any]
+    _headers: Headers | None
+    _query: MultiDict | None
+    _cookies: dict[str, str] | None
+    _body: bytes | None
+    _form: FormData | None
+    _streamed: bool
+
+    def __getattr__(self, name: str) -> Any:
+        # only called for a slot never assigned (see __init__)
+        if name == "state":
+            state: dict[str, Any] = {}
+            self.state = state
+            return state
+        try:
+            return _UNSET[name]
+        except KeyError:
+            raise AttributeError(f"'Request' object has no attribute {name!r}") from None
 
     # -- the request line ---------------------------------------------------------------
 
@@ -227,6 +241,17 @@ class Request:
 
     def __repr__(self) -> str:
         return f"Request({self.method} {self.path})"
+
+
+#: What the lazy slots of a :class:`Request` read as until they are set.
+_UNSET: dict[str, Any] = {
+    "_headers": None,
+    "_query": None,
+    "_cookies": None,
+    "_body": None,
+    "_form": None,
+    "_streamed": False,
+}
 
 
 def body_too_large(limit: int) -> HTTPException:
