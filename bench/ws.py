@@ -3,6 +3,7 @@
     python bench/ws.py [--duration 8] [--warmup 1] [--modes echo,bcast,idle]
                        [--points raw@hypercorn,swoop@hypercorn,raw@uvicorn,swoop@uvicorn,websockets]
                        [--echo-conns 50] [--bcast-conns 1000] [--idle-conns 5000] [--hold 30]
+                       [--scale] [--hosts] [--split [--split-points swoop-split@hypercorn]]
 
 Each point runs ONE server process on one inherited socket (as a Swoop worker does), pinned
 to core 0, and the load client ``wsblast`` (/work/shared/tools/wsblast.c, built with gcc on
@@ -24,6 +25,13 @@ same convention through ``Gateway.send_to_all``, started with ``appctl ws:start 
 ``swoop-w1`` is pinned to core 0 and wsblast to core 1 as above; ``swoop-w2`` spreads over
 both cores and wsblast is not pinned, so on a 2-core machine the load client competes with
 the workers and the ratio is CPU-bound. ``--points ''`` runs only the scale points.
+
+``--split`` adds the gateway/business split (``ws.split = true``) to the echo mode: the same
+generated app run by ``appctl ws:start -d --workers 1`` with one gateway process holding the
+WebSockets and one business worker running the handler, each message crossing the Unix
+socket between them twice (there and back), against ``swoop-w1`` (one worker, no split).
+Both points run the whole appctl process tree pinned to core 0 (the same CPU budget) and
+wsblast on core 1. ``--split-points`` picks the engines.
 
 ``--hosts`` adds broadcast over two hosts sharing a Redis bus (``ws.bus = "redis://..."``,
 a throwaway ``redis-server`` started and stopped by the benchmark): two server processes
@@ -60,6 +68,7 @@ MODES = ("echo", "bcast", "idle")
 SCALE_POINTS = ("swoop-w1@hypercorn", "swoop-w2@hypercorn", "swoop-w1@uvicorn", "swoop-w2@uvicorn")
 SCALE_MODES = ("echo", "bcast")
 HOSTS_POINTS = ("swoop-hosts2@hypercorn", "swoop-hosts2@uvicorn")
+SPLIT_POINTS = ("swoop-split@hypercorn", "swoop-split@uvicorn")
 BLAST_MODULE = '''"""wsblast's convention: B... goes to everyone, anything else is echoed."""
 
 from framework.websocket import Gateway, message_mapping, ws_controller, ws_module
@@ -294,7 +303,8 @@ class AppServer:
 
     def __init__(self, point: str) -> None:
         name, _, engine = point.partition("@")
-        self.workers = int(name.rpartition("-w")[2])
+        self.split = name == "swoop-split"  # 1 gateway + 1 business worker
+        self.workers = 1 if self.split else int(name.rpartition("-w")[2])
         self.root = Path(tempfile.mkdtemp(prefix="swoop-bench-ws-"))
         self.app_dir = self.root / "blast"
         self.pids: set[int] = set()
@@ -311,6 +321,8 @@ class AppServer:
         ws = ws.replace("rate_limit = 20.0", "rate_limit = 1e9").replace(
             "rate_burst = 40.0", "rate_burst = 1e9"
         )
+        if self.split:
+            ws += "split = True\ngateways = 1\n"
         (config / "ws.py").write_text(ws)
         with socket.socket() as sock:  # a free port
             sock.bind(("127.0.0.1", 0))
@@ -401,6 +413,16 @@ def measure(point: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
         return idle(server, args)
     finally:
         server.stop()
+
+
+def report_split(results: dict[str, dict[str, Any]]) -> str:
+    lines = ["gateway/business split (ws.split = true; appctl tree on core 0, wsblast on core 1)"]
+    lines.append(f"{'echo (round-trips/s)':<22}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'vs w1':>8}")
+    for point, r in results.items():
+        one = results.get(point.replace("-split@", "-w1@")) if "-split@" in point else None
+        ratio = f"{r['rps'] / one['rps']:.2f}" if one else "-"
+        lines.append(f"{point:<22}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{ratio:>8}")
+    return "\n".join(lines)
 
 
 def measure_scale(point: str, mode: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -641,6 +663,12 @@ def main(argv: list[str] | None = None) -> int:
         "--hosts", action="store_true", help="also broadcast over two hosts sharing a Redis bus"
     )
     parser.add_argument("--hosts-points", default=",".join(HOSTS_POINTS))
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also echo through a gateway + business worker (ws.split) vs one worker",
+    )
+    parser.add_argument("--split-points", default=",".join(SPLIT_POINTS))
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--fd", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -653,6 +681,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown += sorted(set(scale_points) - set(SCALE_POINTS))
     hosts_points = [p for p in args.hosts_points.split(",") if p] if args.hosts else []
     unknown += sorted(set(hosts_points) - set(HOSTS_POINTS))
+    split_points = [p for p in args.split_points.split(",") if p] if args.split else []
+    unknown += sorted(set(split_points) - set(SPLIT_POINTS))
     if unknown:
         parser.error(f"unknown mode/point {unknown}; modes: {MODES}, points: {POINTS}")
     if shutil.which("gcc") is None and not WSBLAST.exists():
@@ -679,6 +709,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipped {point}/{mode}: {exc}", flush=True)
                 continue
             print(f"measured {point}/{mode}: {json.dumps(scaled[point, mode])}", flush=True)
+    split: dict[str, dict[str, Any]] = {}
+    for point in split_points if "echo" in modes else []:
+        for measured in (point.replace("-split@", "-w1@"), point):
+            known = scaled.get((measured, "echo"))  # swoop-w1 may have run with --scale
+            try:
+                split[measured] = known or measure_scale(measured, "echo", args)
+            except Exception as exc:
+                print(f"skipped {measured}/echo: {exc}", flush=True)
+                continue
+            print(f"measured {measured}/echo: {json.dumps(split[measured])}", flush=True)
     hosted: dict[str, dict[str, Any]] = {}
     for point in hosts_points if "bcast" in modes else []:
         try:
@@ -692,6 +732,9 @@ def main(argv: list[str] | None = None) -> int:
     if scaled:
         print()
         print(report_scale(scaled))
+    if split:
+        print()
+        print(report_split(split))
     if hosted:
         print()
         print(report_hosts(hosted, {p: r for (p, m), r in results.items() if m == "bcast"}))

@@ -2,6 +2,7 @@
 
     python bench/ws_reload.py [--clients 200] [--rooms 10] [--rate 10] [--duration 12]
                               [--reloads 1] [--workers 2] [--min-delay 0.5] [--engine hypercorn]
+                              [--split]
 
 Creates the chat app (``appctl create:app chat --type ws``) in a temporary directory, starts
 it with ``ws:start -d --workers N`` on a free port of 127.0.0.1, and connects ``--clients``
@@ -9,7 +10,7 @@ it with ``ws:start -d --workers N`` on a free port of 127.0.0.1, and connects ``
 (its own connection, not counted in the clients) sends numbered ``chat.send`` messages at
 ``--rate`` messages/s. In the middle of the run, ``ws:reload`` runs ``--reloads`` times.
 
-Swoop has no gateway/business split: on a reload each old worker closes its WebSockets with
+Without the gateway/business split, on a reload each old worker closes its WebSockets with
 1012 and the clients reconnect (exponential backoff with jitter, as client.js does: the first
 delay is 0.5-1 x ``--min-delay``) and join their room again, as the chat page does. Each
 client records the numbers it received and the times of its joins and closes. The report:
@@ -24,6 +25,10 @@ client records the numbers it received and the times of its joins and closes. Th
   after the client's final rejoin" (the goal: 0) and "to clients never closed" (also 0);
 - per reload: how long ``appctl ws:reload`` took, and the time from its start until every
   client closed during it had joined again.
+
+``--split`` runs the same load on a split server (``ws.split = true``: one gateway holding
+the WebSockets, ``--workers`` business workers running the app): a reload replaces the
+business workers only, so the goal is no reconnection at all and no message lost.
 
 Everything started is stopped: ``ws:stop``, then SIGKILL by PID for the master and every
 worker ever seen in ``ws:status``; the temporary directory is removed.
@@ -89,6 +94,9 @@ class ChatServer:
         limit = max(20.0, 2 * args.rate)  # the senders must stay under the per-connection limit
         text = ws_config.read_text().replace("rate_limit = 20.0", f"rate_limit = {limit}")
         ws_config.write_text(text.replace("rate_burst = 40.0", f"rate_burst = {2 * limit}"))
+        if args.split:  # gateways hold the WebSockets; a reload replaces the business workers
+            with ws_config.open("a") as config:
+                config.write("split = True\ngateways = 1\n")
         server_config = self.app_dir / "config" / "server.py"
         text = server_config.read_text().replace(
             'engine = "hypercorn"', f'engine = "{args.engine}"'
@@ -365,7 +373,8 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         f"chat load: {result['clients']} clients in {result['rooms']} rooms, "
         f"{args.rate:g} msgs/s per room, {result['run_s']:.1f} s, {args.workers} workers "
-        f"({args.engine}), {len(result['reloads'])} ws:reload",
+        f"({args.engine}{', split: 1 gateway' if args.split else ''}), "
+        f"{len(result['reloads'])} ws:reload",
     ]
     for i, r in enumerate(result["reloads"], 1):
         lines.append(
@@ -408,6 +417,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default="hypercorn", choices=["hypercorn", "uvicorn"])
     parser.add_argument("--min-delay", type=float, default=0.5, help="reconnect backoff, s")
     parser.add_argument("--json", action="store_true", help="also print the raw result")
+    parser.add_argument(
+        "--split", action="store_true", help="ws.split = true: 1 gateway + business workers"
+    )
     args = parser.parse_args(argv)
     if args.clients < 1 or args.rooms < 1 or args.rate <= 0 or args.reloads < 0:
         parser.error("--clients, --rooms, --rate must be positive and --reloads >= 0")
@@ -428,6 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     print(report(result, args))
     if args.json:
         print(json.dumps(result, indent=2))
+    if args.split:  # nothing may be lost and nobody may have to reconnect
+        return 0 if result["lost_total"] + result["reconnections"] == 0 else 1
     return 0 if result["lost"]["after_rejoin"] + result["lost"]["never_closed"] == 0 else 1
 
 

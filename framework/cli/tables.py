@@ -81,9 +81,13 @@ def render_status(status: dict[str, Any]) -> str:
             for r in rows
         ],
     )
+    sections = [*header, body]
+    split = status.get("gateways") or []
+    if split:  # a split ws server: the processes holding the WebSockets
+        sections += [_rule("SPLIT GATEWAYS"), _split_gateways(split)]
     buses = [r for r in rows if r.get("bus")]
     if not buses:
-        return "\n".join([*header, body, "-" * _WIDTH])
+        return "\n".join([*sections, "-" * _WIDTH])
     gateway = table(
         ["pid", "bus", "uids", "groups", "msgs in", "msgs out", "dropped", "reconnects"],
         [
@@ -100,4 +104,18 @@ def render_status(status: dict[str, Any]) -> str:
             for r in buses
         ],
     )
-    return "\n".join([*header, body, _rule("GATEWAY"), gateway, "-" * _WIDTH])
+    return "\n".join([*sections, _rule("GATEWAY"), gateway, "-" * _WIDTH])
+
+
+def _split_gateways(gateways: Sequence[dict[str, Any]]) -> str:
+    columns = ("connections", "ready_links", "in", "out", "http", "resent", "lost", "refused")
+    titles = ("conns", "workers", "in", "out", "http", "resent", "lost", "refused", "dropped")
+    return table(
+        ["pid", "gateway", "state", *titles],
+        [
+            [g.get("pid"), f"gw{g.get('index')}", g.get("state")]
+            + [g.get(key) for key in columns]
+            + [g.get("dropped")]
+            for g in gateways
+        ],
+    )

@@ -75,6 +75,7 @@ def boot_app(app_dir: Path, kind: ServerKind, *, cache_bytecode: bool = True) ->
 def engine_options(config: Config, kind: str, *, access_log: bool) -> EngineOptions:
     """Engine settings from ``server.*`` (read by each worker, so a reload applies them)."""
     from framework.server import EngineOptions
+    from framework.websocket.settings import WsSettings
 
     def option(key: str, default: Any, type: type[Any]) -> Any:
         return server_option(config, kind, key, default, type)
@@ -88,6 +89,10 @@ def engine_options(config: Config, kind: str, *, access_log: bool) -> EngineOpti
         backlog=option("backlog", defaults.backlog, int),
         access_log=access_log,
         root_path=option("root_path", defaults.root_path, str),
+        # the engine refuses what the ws layer would refuse, before buffering it
+        ws_max_message_size=(
+            WsSettings.from_config(config).max_message_size if kind == "ws" else None
+        ),
     )
 
 

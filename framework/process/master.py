@@ -3,6 +3,13 @@
 It binds nothing itself (the caller hands it the socket it bound, before daemonizing) and
 never imports the app. Signals: SIGTERM and SIGINT stop gracefully (a second SIGINT
 forces), SIGHUP and SIGUSR1 reload. See DESIGN.md §3 and docs/cli.md.
+
+A ``ws`` server with ``ws.split`` (docs/scale-out.md) runs, in this order: the hub, the
+gateways (``ws.gateways`` processes that hold the WebSockets, supervised and respawned but
+never reloaded), then the workers, which are business workers linked to every gateway.
+``reload`` replaces the business workers only; ``stop`` stops the gateways first (they
+close the WebSockets with 1001 and the business workers run ``on_close`` for each), then
+the business workers.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any
 from framework.process.control import ControlServer
 from framework.process.settings import ServerSettings
 from framework.process.status import listen_url, status_answer
-from framework.process.supervisor import WorkerProcess, spawn_worker
+from framework.process.supervisor import WorkerProcess, spawn_gateway, spawn_worker
 
 __all__ = ["Master"]
 
@@ -30,6 +37,8 @@ START_ATTEMPTS = 3
 #: A worker that served this long before dying starts its slot's backoff afresh.
 HEALTHY_AFTER = 30.0
 MAX_BACKOFF = 30.0
+#: The first respawn of a gateway waits this long: client ids carry its boot second.
+GATEWAY_BACKOFF = 1.0
 #: How long a reload waits for a retired worker to say it stopped accepting.
 DRAIN_ACK_TIMEOUT = 2.0
 
@@ -61,6 +70,10 @@ class Master:
         self.started_at = time.time()
         self._control = ControlServer(settings.paths.control, self._on_request)
         self._hub: Any = None
+        count = settings.gateways if settings.split else 0
+        self.gateways: list[WorkerProcess | None] = [None] * count
+        self._gateway_failures = [0] * count
+        self._gateway_respawns: dict[int, asyncio.Task[None]] = {}
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -73,7 +86,9 @@ class Master:
         await self._control.start()
         try:
             await self._start_hub()
-            error = await self._start_workers()
+            error = await self._start_gateways()
+            if error is None:
+                error = await self._start_workers()
             if error is not None:
                 self._report(False, error)
                 await self._stop(0.0)
@@ -99,7 +114,9 @@ class Master:
         The workers find it through ``SWOOP_WS__HUB`` (the config key ``ws.hub``); an app whose
         ``ws.bus`` is a Redis URL ignores it. One worker needs no hub (docs/scale-out.md).
         """
-        if self.settings.kind.name != "ws" or self.settings.workers < 2:
+        if self.settings.kind.name != "ws":
+            return
+        if self.settings.workers < 2 and not self.settings.split:
             return
         from framework.bus.hub import Hub
 
@@ -111,10 +128,79 @@ class Master:
     def _started_text(self) -> str:
         s = self.settings
         pids = ", ".join(str(w.pid) for w in self.slots if w is not None)
+        if s.split:
+            gateways = ", ".join(str(g.pid) for g in self.gateways if g is not None)
+            return (
+                f"{s.kind.title} server started on {listen_url(self.listener)} "
+                f"(master pid {os.getpid()}, {_count(s.gateways, 'gateway')}: {gateways}, "
+                f"{_count(s.workers, 'business worker')}: {pids})"
+            )
         return (
             f"{s.kind.title} server started on {listen_url(self.listener)} "
             f"(master pid {os.getpid()}, {s.workers} workers: {pids})"
         )
+
+    # -- gateways (split ws servers) -------------------------------------------------------
+
+    async def _start_gateways(self) -> str | None:
+        """Start the gateways of a split server; business workers find their sockets in
+        ``SWOOP_WS__GATEWAY_SOCKETS`` (``ws.gateway_sockets``)."""
+        if not self.gateways:
+            return None
+        sockets = [self.settings.gateway_socket(i) for i in range(len(self.gateways))]
+        os.environ["SWOOP_WS__GATEWAY_SOCKETS"] = ",".join(sockets)
+        errors = await asyncio.gather(*(self._boot_gateway(i) for i in range(len(sockets))))
+        return next((e for e in errors if e is not None), None)
+
+    async def _boot_gateway(self, index: int) -> str | None:
+        error: str | None = None
+        for attempt in range(START_ATTEMPTS):
+            if self._stopping:
+                return "the server was stopped while starting"
+            gateway = self._spawn_gateway(index)
+            error = await self._await_ready(gateway)
+            if error is None:
+                return None
+            if gateway.boot_error is not None:
+                return error
+            await asyncio.sleep(0.1 * 2**attempt)
+        return error
+
+    def _spawn_gateway(self, index: int) -> WorkerProcess:
+        path = self.settings.gateway_socket(index)
+        gateway = spawn_gateway(self.settings, self.listener, index, path)
+        log.info(
+            "gateway %d started (pid %d, business workers connect to %s)", index, gateway.pid, path
+        )
+        gateway.watcher = self._start_task(self._supervise(gateway))
+        self.gateways[index] = gateway
+        return gateway
+
+    def _on_gateway_exit(self, gateway: WorkerProcess) -> None:
+        index = gateway.slot
+        if not self._serving or self._stopping or self.gateways[index] is not gateway:
+            return
+        if gateway.ready_at and time.monotonic() - gateway.ready_at > HEALTHY_AFTER:
+            self._gateway_failures[index] = 0
+        self._gateway_failures[index] += 1
+        failures = self._gateway_failures[index]
+        delay = min(GATEWAY_BACKOFF * 2 ** (failures - 1), MAX_BACKOFF)
+        log.warning(
+            "gateway %d (pid %d) exited with code %s; its WebSockets are gone (clients "
+            "reconnect); respawning in %.1f s",
+            index,
+            gateway.pid,
+            gateway.returncode,
+            delay,
+        )
+        self._gateway_respawns[index] = self._start_task(self._respawn_gateway(index, delay))
+
+    async def _respawn_gateway(self, index: int, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self._stopping:
+            return
+        self._gateway_respawns.pop(index, None)
+        await self._await_ready(self._spawn_gateway(index))
 
     async def _start_workers(self) -> str | None:
         errors = await asyncio.gather(*(self._boot_slot(i) for i in range(len(self.slots))))
@@ -166,6 +252,9 @@ class Master:
         return await worker.wait_ready(self.settings.boot_timeout, log_hint)
 
     def _on_exit(self, worker: WorkerProcess) -> None:
+        if worker.role == "gateway":
+            self._on_gateway_exit(worker)
+            return
         if worker is self.standby:
             self.standby = None  # the next spawn starts cold and makes a new one
             if not self._stopping:
@@ -259,10 +348,23 @@ class Master:
     async def _stop(self, grace: float) -> None:
         self._stopping = True
         self._watch_stop.set()
-        for task in self._respawns.values():
+        for task in (*self._respawns.values(), *self._gateway_respawns.values()):
             task.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        gateways = [g for g in self.gateways if g is not None and not g.exited.is_set()]
+        if gateways:
+            # first: they close the WebSockets while the business workers can run on_close
+            log.info("stopping: %d gateways close their WebSockets", len(gateways))
+            await self._stop_processes(gateways, grace, "gateway")
         workers = [w for w in self._all_workers() if not w.exited.is_set()]
         log.info("stopping: draining %d workers (timeout %.1f s)", len(workers), grace)
+        remaining = max(deadline - loop.time(), 1.0) if gateways else grace
+        await self._stop_processes(workers, remaining, "worker")
+        log.info("stopped")
+        self._stopped.set()
+
+    async def _stop_processes(self, workers: list[WorkerProcess], grace: float, what: str) -> None:
         for worker in workers:
             worker.drain(kill_after=None)
         if workers:
@@ -272,12 +374,10 @@ class Master:
                 waiting.cancel()
         for worker in workers:
             if not worker.exited.is_set():
-                log.warning("worker %d did not stop in %.1f s; killing it", worker.pid, grace)
+                log.warning("%s %d did not stop in %.1f s; killing it", what, worker.pid, grace)
                 worker.kill()
         for worker in workers:
             await worker.exited.wait()
-        log.info("stopped")
-        self._stopped.set()
 
     def _all_workers(self) -> list[WorkerProcess]:
         current = [w for w in self.slots if w is not None]
@@ -287,7 +387,7 @@ class Master:
     def _on_stop_signal(self, sig: signal.Signals) -> None:
         if self._stopping and sig == signal.SIGINT:
             log.warning("second interrupt: killing the workers now")
-            for worker in self._all_workers():
+            for worker in [*self._all_workers(), *(g for g in self.gateways if g is not None)]:
                 worker.kill()
             return
         log.info("received %s", sig.name)
@@ -331,8 +431,9 @@ class Master:
         """The ``status`` answer: a header about the server and one row per worker."""
         workers = [w for w in self._all_workers() if w is not self.standby]
         state = "stopping" if self._stopping else "running" if self._serving else "starting"
+        gateways = [g for g in self.gateways if g is not None]
         return status_answer(
-            self.settings, self.listener, self.started_at, state, workers, self.standby
+            self.settings, self.listener, self.started_at, state, workers, self.standby, gateways
         )
 
     def _start_task(self, coro: Any) -> asyncio.Task[Any]:
@@ -355,3 +456,7 @@ def _reload_failure(error: str, slot: int, count: int) -> str:
         else (f"{slot} of {count} workers run the new code, the others the old one")
     )
     return "\n".join([f"reload failed: {head} ({kept})", *details])
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -3,7 +3,8 @@
 Every message is one JSON object on one line. The master and a worker talk over a Unix
 socketpair the worker inherits; ``appctl`` talks to the master over ``runtime/<server>.sock``.
 
-Worker -> master: ``{"type": "ready"}``, ``{"type": "stats", "requests": n, "inflight": n}``,
+Worker -> master: ``{"type": "ready"}``, ``{"type": "stats", "requests": n, "inflight": n}``
+(a ws worker adds ``"bus": {...}``, a gateway of a split ws server ``"gateway": {...}``),
 ``{"type": "error", "message": "..."}`` (boot failed; the worker exits next),
 ``{"type": "draining"}`` (it stopped accepting new connections).
 Master -> worker: ``{"type": "boot", "slot": n}`` (a standby worker boots the app now),

@@ -3,6 +3,9 @@
 Each key is read as ``server.<kind>.<key>`` first, then ``server.<key>``, so one config file
 can hold the settings of several server kinds (``server.ws.port = 18308``). ``server.port``
 applies to the http server only; the other kinds default to their own ports.
+
+A ``ws`` server also reads ``ws.split`` and ``ws.gateways`` here (the gateway/business
+split, docs/scale-out.md): they decide which processes the master starts.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ D = TypeVar("D")
 
 DEFAULT_HOST = "0.0.0.0"
 _ABSENT = object()
+_MAX_UNIX_PATH = 100  # sun_path holds 108 bytes on Linux, 104 on macOS
 
 
 def server_option(config: Config, kind: str, key: str, default: D, type: type[T]) -> T | D:
@@ -52,6 +56,8 @@ class ServerSettings:
     Attributes:
         overrides: the command-line flags that were given (``host``, ``port``, ``workers``,
             ``watch``), kept so that ``restart`` starts with the same ones.
+        split: a ``ws`` server with ``ws.split``: ``gateways`` gateway processes hold the
+            WebSockets, the ``workers`` are business workers.
     """
 
     kind: ServerKind
@@ -68,10 +74,20 @@ class ServerSettings:
     engine: str = "hypercorn"
     standby: bool = True
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    split: bool = False
+    gateways: int = 1
 
     @property
     def app_dir(self) -> Path:
         return self.paths.app_dir
+
+    def gateway_socket(self, index: int) -> str:
+        """Where business workers reach gateway ``index``: ``runtime/<server>-gw-<n>.sock``
+        next to the pid file; relative to the app directory (every process of the server
+        runs there) when the absolute path is too long for a Unix socket address."""
+        path = self.paths.pid_file.with_name(f"{self.kind.name}-gw-{index}.sock")
+        text = str(path)
+        return text if len(text.encode()) <= _MAX_UNIX_PATH else self.paths.display(path)
 
     @classmethod
     def resolve(
@@ -115,11 +131,22 @@ class ServerSettings:
             engine=option("engine", "hypercorn", str),
             standby=option("standby", True, bool),
             overrides=given,
+            split=kind.name == "ws" and config.get("ws.split", False, type=bool),
+            gateways=config.get("ws.gateways", 1, type=int) if kind.name == "ws" else 1,
         )
         settings.check()
         return settings
 
     def check(self) -> None:
+        if self.split and self.gateways < 1:
+            raise ProcessError(
+                describe(
+                    [
+                        f"ws server: ws.gateways must be at least 1, not {self.gateways}",
+                        "fix: set ws.gateways = 1 (or more) in config/ws.py",
+                    ]
+                )
+            )
         if self.workers < 1:
             raise ProcessError(
                 describe(

@@ -1,4 +1,10 @@
-"""The master's answer to ``<server>:status``: a header about the server, a row per worker."""
+"""The master's answer to ``<server>:status``: a header about the server, a row per worker.
+
+A split ``ws`` server also lists its gateways: as rows (``role: "gateway"``, slot
+``gw<n>``; they hold the connections) and under ``gateways`` with their counters
+(connections, business links, frames in and out, HTTP requests, events resent, lost,
+refused, dropped).
+"""
 
 from __future__ import annotations
 
@@ -29,12 +35,15 @@ def status_answer(
     state: str,
     workers: Sequence[WorkerProcess],
     standby: WorkerProcess | None,
+    gateways: Sequence[WorkerProcess] = (),
 ) -> dict[str, Any]:
     """The JSON object ``appctl <server>:status`` renders (``--json`` prints it as is)."""
     from framework import __version__
 
-    connections = procfs.connection_counts([w.pid for w in workers], listener.getsockname()[1])
-    return {
+    pids = [w.pid for w in (*workers, *gateways)]
+    connections = procfs.connection_counts(pids, listener.getsockname()[1])
+    gateway_rows = [_gateway_row(g, connections) for g in gateways]
+    answer = {
         "ok": True,
         "server": settings.kind.name,
         "title": settings.kind.title,
@@ -52,5 +61,17 @@ def status_answer(
         "state": state,
         "standby": standby.pid if standby is not None else None,
         "overrides": dict(settings.overrides),
-        "rows": [w.row(connections) for w in workers],
+        "rows": [w.row(connections) for w in workers] + gateway_rows,
     }
+    if settings.split:
+        answer["split"] = True
+        answer["gateways"] = [
+            {"index": g.slot, "pid": g.pid, "state": g.state, **(g.gateway or {})} for g in gateways
+        ]
+    return answer
+
+
+def _gateway_row(gateway: WorkerProcess, connections: dict[int, int] | None) -> dict[str, Any]:
+    row = gateway.row(connections)
+    row["slot"] = f"gw{gateway.slot}"
+    return row

@@ -1,9 +1,15 @@
-"""One worker process as the master sees it: spawn it, follow its channel, drain or kill it."""
+"""One worker process as the master sees it: spawn it, follow its channel, drain or kill it.
+
+The gateways of a split ``ws`` server (:mod:`framework.process.gateway`) speak the same
+protocol to the master, so they are followed as :class:`WorkerProcess` objects too
+(``role = "gateway"``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -18,7 +24,7 @@ from framework.process import procfs, protocol
 from framework.process.settings import ServerSettings
 from framework.process.worker import WorkerSpec
 
-__all__ = ["WorkerProcess", "spawn_worker"]
+__all__ = ["WorkerProcess", "spawn_gateway", "spawn_worker"]
 
 log = logging.getLogger("swoop.master")
 
@@ -33,25 +39,61 @@ def spawn_worker(
     Raises:
         OSError: the interpreter could not be started.
     """
-    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    paths = settings.paths
-    access: str | None = None
-    if settings.access_log:
-        access = str(paths.access_log) if settings.daemonize else "-"
     spec = WorkerSpec(
         kind=settings.kind.name,
         app_dir=str(settings.app_dir),
         listen_fd=listener.fileno(),
-        channel_fd=child.fileno(),
+        channel_fd=-1,  # filled in by _start
         slot=slot,
-        access_log=access,
+        access_log=_access_log(settings),
         standby=standby,
         engine=settings.engine,
     )
+    worker = _start(settings, listener, slot, "framework.process.worker", spec)
+    if standby:
+        worker.state = "standby"
+    return worker
+
+
+def spawn_gateway(
+    settings: ServerSettings, listener: socket.socket, index: int, path: str
+) -> WorkerProcess:
+    """Start gateway ``index`` of a split ws server (``python -m framework.process.gateway``),
+    listening for business workers on ``path``.
+
+    Raises:
+        OSError: the interpreter could not be started.
+    """
+    from framework.process.gateway import GatewaySpec
+
+    spec = GatewaySpec(
+        app_dir=str(settings.app_dir),
+        listen_fd=listener.fileno(),
+        channel_fd=-1,  # filled in by _start
+        index=index,
+        socket=path,
+        access_log=_access_log(settings),
+    )
+    worker = _start(settings, listener, index, "framework.process.gateway", spec)
+    worker.role = "gateway"
+    return worker
+
+
+def _access_log(settings: ServerSettings) -> str | None:
+    if not settings.access_log:
+        return None
+    return str(settings.paths.access_log) if settings.daemonize else "-"
+
+
+def _start(
+    settings: ServerSettings, listener: socket.socket, slot: int, module: str, spec: Any
+) -> WorkerProcess:
+    parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    spec = dataclasses.replace(spec, channel_fd=child.fileno())
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "framework.process.worker", spec.to_json()],
+            [sys.executable, "-m", module, spec.to_json()],
             pass_fds=(listener.fileno(), child.fileno()),
             cwd=settings.app_dir,
             stdin=subprocess.DEVNULL,
@@ -63,14 +105,12 @@ def spawn_worker(
     finally:
         child.close()
     parent.setblocking(False)
-    worker = WorkerProcess(slot, proc, parent)
-    if standby:
-        worker.state = "standby"
-    return worker
+    return WorkerProcess(slot, proc, parent)
 
 
 class WorkerProcess:
-    """A worker and what it reported. States: starting, ready, draining, exited."""
+    """A worker (or a gateway) and what it reported. States: starting, ready, draining,
+    exited."""
 
     def __init__(self, slot: int, proc: subprocess.Popen[bytes], channel: socket.socket) -> None:
         self.slot = slot
@@ -88,6 +128,8 @@ class WorkerProcess:
         self.returncode: int | None = None
         self.requests = 0
         self.bus: dict[str, Any] | None = None  # a ws worker's gateway counters
+        self.gateway: dict[str, Any] | None = None  # a split server's gateway counters
+        self.role = "worker"  # or "gateway"
         self.qps = 0.0
         self.watcher: asyncio.Task[Any] | None = None
         self._sample: tuple[float, int] | None = None
@@ -155,8 +197,9 @@ class WorkerProcess:
                 self.qps = (requests - self._sample[1]) / (now - self._sample[0])
             self._sample = (now, requests)
             self.requests = requests
-            bus = message.get("bus")
+            bus, gateway = message.get("bus"), message.get("gateway")
             self.bus = bus if isinstance(bus, dict) else None
+            self.gateway = gateway if isinstance(gateway, dict) else None
         elif kind == "draining":
             self.stopped_accepting.set()
         elif kind == "error":
@@ -241,4 +284,6 @@ class WorkerProcess:
             "qps": round(self.qps, 1),
             "started": self.started,
             "bus": self.bus,
+            "role": self.role,
+            "gateway": self.gateway,
         }

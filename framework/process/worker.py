@@ -9,6 +9,11 @@ Draining (a ``drain`` message, SIGTERM, or the master gone): stop accepting, ans
 still arrives on open connections with ``Connection: close``, wait for a quiet moment,
 then let the engine finish in-flight requests within ``server.graceful_timeout``.
 SIGINT is ignored: on Ctrl+C the master coordinates the stop.
+
+A business worker of a split ``ws`` server (``ws.gateway_sockets`` set by the master) runs
+no engine: it links to the gateways (:mod:`framework.websocket.split.business`), reports
+READY once they are linked, and drains by asking the gateways for nothing new and waiting
+until what they had sent is done; the WebSockets stay open in the gateways.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ if TYPE_CHECKING:
     from framework.application import Application
     from framework.process.meter import Meter
     from framework.server import Engine, EngineOptions
+    from framework.websocket.split.business import BusinessNode
 
 __all__ = ["WorkerSpec", "main"]
 
@@ -110,7 +116,10 @@ def _boot(spec: WorkerSpec) -> tuple[Application, Engine, EngineOptions, Meter]:
     # client ids name the worker that holds a WebSocket (framework/websocket/clientid.py)
     os.environ.setdefault("SWOOP_WORKER_ID", str(spec.slot))
     app = boot_app(_dir(spec), kind, cache_bytecode=False)
-    engine = engine_named(server_option(app.config, kind.name, "engine", "hypercorn", str))
+    engine = engine_named(
+        server_option(app.config, kind.name, "engine", "hypercorn", str),
+        ws_protocol=server_option(app.config, kind.name, "ws_protocol", "swoop", str),
+    )
     options = engine_options(app.config, kind.name, access_log=spec.access_log is not None)
     return app, engine, options, Meter(_asgi(app, kind.name))
 
@@ -146,6 +155,7 @@ class _Worker:
         self._stop_engine = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._writer: asyncio.StreamWriter | None = None
+        self.business = _business_node(app)
 
     async def run(self) -> None:
         from framework.events.lifecycle import SERVER_STOP, WORKER_START, WORKER_STOP
@@ -162,13 +172,16 @@ class _Worker:
         self._spawn(self._listen(reader))
         self._spawn(self._drainer())
         try:
-            await self.engine.serve(
-                self.meter,
-                [self.listener],
-                shutdown_trigger=self._stop_engine.wait,
-                options=self.options,
-                ready=lambda: self._spawn(self._ready()),
-            )
+            if self.business is not None:
+                await self._serve_business(self.business)
+            else:
+                await self.engine.serve(
+                    self.meter,
+                    [self.listener],
+                    shutdown_trigger=self._stop_engine.wait,
+                    options=self.options,
+                    ready=lambda: self._spawn(self._ready()),
+                )
         except Exception:
             log.exception("the engine failed")
             self.exit_code = 1
@@ -180,6 +193,20 @@ class _Worker:
                 await self._quietly(self.app.events.aemit(event, self.app), event)
             await self._quietly(self.app.shutdown(), "shutdown")
             self._writer.close()
+
+    async def _serve_business(self, node: BusinessNode) -> None:
+        """Serve the gateways of a split server until drained (instead of an engine)."""
+        from framework.websocket import ws_asgi_app
+
+        self.listener.close()  # the gateways accept the connections, not us
+        node.start(ws_asgi_app(self.app))
+        linked = asyncio.ensure_future(node.wait_linked())
+        stopped = asyncio.ensure_future(self._stop_engine.wait())
+        await asyncio.wait({linked, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if linked.done():  # else a stop came before any gateway could be reached
+            self._spawn(self._ready())
+        linked.cancel()
+        await stopped
 
     async def _quietly(self, step: Any, name: str) -> None:
         # one failing hook must not keep the others (or the exit) from running
@@ -222,9 +249,10 @@ class _Worker:
         await self._send({"type": "ready"})
         while True:
             await asyncio.sleep(STATS_INTERVAL)
+            node = self.business
             stats: dict[str, Any] = {
-                "requests": self.meter.requests,
-                "inflight": self.meter.inflight,
+                "requests": self.meter.requests if node is None else node.events,
+                "inflight": self.meter.inflight if node is None else node.inflight,
             }
             bus = self._bus_stats()
             if bus is not None:
@@ -252,6 +280,11 @@ class _Worker:
 
     async def _drainer(self) -> None:
         await self._drain.wait()
+        if self.business is not None:
+            stopped = lambda: self._send({"type": "draining"})  # noqa: E731
+            await self.business.drain(self.options.graceful_timeout, stopped)
+            self._stop_engine.set()
+            return
         self.meter.draining = True
         loop = asyncio.get_running_loop()
         # New connections go to the other workers from now on; the socket stays open (the
@@ -303,6 +336,18 @@ class _Worker:
         with contextlib.suppress(OSError):
             self._writer.write(protocol.encode(message))
             await self._writer.drain()
+
+
+def _business_node(app: Application) -> BusinessNode | None:
+    """The links to the gateways when this is a business worker of a split ws server."""
+    module = sys.modules.get("framework.websocket.extension")
+    if module is None:
+        return None  # not a ws server (and no need to import the websocket package)
+    try:
+        node: BusinessNode | None = app.extension(module.WebSocketExtension).business
+    except FrameworkError:
+        return None
+    return node
 
 
 def _log_failure(step: str, exc: BaseException) -> None:

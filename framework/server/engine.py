@@ -70,6 +70,9 @@ class EngineOptions:
         access_log: log one line per request (loggers ``hypercorn.access``/``uvicorn.access``).
         lifespan: run the ASGI lifespan protocol (startup before accepting, shutdown last).
         root_path: the ASGI ``root_path`` when mounted below a prefix by a proxy.
+        ws_max_message_size: bytes one received WebSocket message may have; the engine
+            closes a connection sending more with 1009 before buffering it (``None``: the
+            engine's default, 16 MiB). A ``ws`` server sets it from ``ws.max_message_size``.
     """
 
     graceful_timeout: float = 10.0
@@ -80,6 +83,7 @@ class EngineOptions:
     access_log: bool = False
     lifespan: bool = True
     root_path: str = ""
+    ws_max_message_size: int | None = None
 
 
 class Engine(Protocol):
@@ -125,11 +129,18 @@ class Engine(Protocol):
         ...
 
 
-def engine_named(name: str) -> Engine:
+def engine_named(name: str, *, ws_protocol: str = "swoop") -> Engine:
     """The engine for a ``server.engine`` config value.
 
+    Args:
+        name: ``"hypercorn"`` or ``"uvicorn"``.
+        ws_protocol: ``server.ws_protocol``, the WebSocket protocol of the uvicorn engine
+            (``"swoop"`` or ``"wsproto"``, see :mod:`framework.server.uvicorn_engine`);
+            hypercorn has one.
+
     Raises:
-        EngineUnavailableError: the name is unknown, or the engine's packages are missing.
+        EngineUnavailableError: the name is unknown, the engine's packages are missing, or
+            ``ws_protocol`` is unknown.
     """
     if name == "hypercorn":
         from framework.server.hypercorn_engine import HypercornEngine
@@ -145,7 +156,9 @@ def engine_named(name: str) -> Engine:
             )
         from framework.server.uvicorn_engine import UvicornEngine
 
-        return UvicornEngine(use_uvloop=importlib.util.find_spec("uvloop") is not None)
+        return UvicornEngine(
+            use_uvloop=importlib.util.find_spec("uvloop") is not None, ws_protocol=ws_protocol
+        )
     choices = ", ".join(repr(n) for n in ENGINE_NAMES)
     raise EngineUnavailableError(f"Unknown server.engine {name!r}.\n  fix: choose one of {choices}")
 

@@ -2,17 +2,24 @@
 
 A WebSocket data frame from a server is the same bytes for every client (servers do not
 mask), so a broadcast can build it once and write it to each socket, instead of asking the
-engine to serialise the same message once per client. That halves the cost of a delivery
-on Uvicorn's wsproto protocol, whose per-message serialisation is pure Python.
+engine to serialise the same message once per client.
 
-This needs the engine's transport, which ASGI does not expose. :func:`direct_writer`
-recognises Uvicorn's ``WSProtocol`` behind the ASGI ``send`` callable and returns a writer
-that refuses (returns ``False``) whenever the ASGI path must be used instead: before the
-handshake completes, once a close was sent, or while the transport is paused for flow
-control. Frames are never compressed (RSV1 clear), which is valid also when
-permessage-deflate was negotiated, and never fragmented, so wsproto's sending state is not
-affected. For any other engine (or another Uvicorn version without these attributes) it
-returns ``None`` and every frame goes through ASGI ``send``.
+This needs the engine's transport, which ASGI does not expose. :func:`direct_writer` looks
+at the protocol behind the ASGI ``send`` callable:
+
+- Swoop's own protocol for Uvicorn (:class:`~framework.server.ws_protocol.WebSocketProtocol`)
+  has such a writer, :meth:`~framework.server.ws_protocol.WebSocketProtocol.write_frame`;
+- Hypercorn's HTTP/1.1 ``WSStream`` gets a writer on its TCP server's transport, used
+  only while no write of the engine's own waits for the client to drain (its send lock is
+  free) and the transport holds less than 64 KiB, so frames keep their order;
+- Uvicorn's ``WSProtocol`` (wsproto) gets a writer built here. Frames are never compressed
+  (RSV1 clear), which is valid also when permessage-deflate was negotiated, and never
+  fragmented, so wsproto's sending state is not affected.
+
+Both writers refuse (return ``False``) whenever the ASGI path must be used instead: before
+the handshake completes, once a close was sent, or while the transport is paused for flow
+control. For any other engine (or another Uvicorn version without these attributes)
+:func:`direct_writer` returns ``None`` and every frame goes through ASGI ``send``.
 """
 
 from __future__ import annotations
@@ -25,6 +32,12 @@ __all__ = ["DirectWrite", "direct_writer", "encode_frame"]
 DirectWrite = Callable[[bytes], bool]
 
 _UVICORN_WSPROTO = ("uvicorn.protocols.websockets.wsproto_impl", "WSProtocol")
+_HYPERCORN_WS = ("hypercorn.protocol.ws_stream", "WSStream")
+_HYPERCORN_H11 = ("hypercorn.protocol.h11", "H11Protocol")
+_HYPERCORN_TCP = ("hypercorn.asyncio.tcp_server", "TCPServer")
+#: Bytes waiting in a transport above which frames take the engine's path, which waits
+#: for the client to drain them (asyncio's default high-water mark).
+_HIGH_WATER = 64 * 1024
 
 
 def encode_frame(payload: str | bytes) -> bytes:
@@ -44,8 +57,13 @@ def encode_frame(payload: str | bytes) -> bytes:
 def direct_writer(send: Any) -> DirectWrite | None:
     """A writer of encoded frames for the connection behind ``send``, or ``None``."""
     protocol: Any = getattr(send, "__self__", None)
-    kind = type(protocol)
-    if (kind.__module__, kind.__name__) != _UVICORN_WSPROTO:
+    from framework.server.ws_protocol import WebSocketProtocol  # imports fastpath itself
+
+    if isinstance(protocol, WebSocketProtocol):
+        return protocol.write_frame
+    if _named(protocol, _HYPERCORN_WS):
+        return _hypercorn_writer(protocol)
+    if not _named(protocol, _UVICORN_WSPROTO):
         return None
     try:
         transport, writable = protocol.transport, protocol.writable
@@ -59,6 +77,48 @@ def direct_writer(send: Any) -> DirectWrite | None:
         if protocol.close_sent or not protocol.handshake_complete:
             return False
         if not is_set() or is_closing():
+            return False
+        write(frame)
+        return True
+
+    return write_frame
+
+
+def _named(obj: Any, name: tuple[str, str]) -> bool:
+    kind = type(obj)
+    return (kind.__module__, kind.__name__) == name
+
+
+def _hypercorn_writer(stream: Any) -> DirectWrite | None:
+    """Hypercorn's HTTP/1.1 WebSocket stream: ``WSStream.send`` -> ``H11Protocol.stream_send``
+    -> ``TCPServer.protocol_send``, which writes under a lock and then drains. A direct
+    write is safe when that lock is free (no engine write waits for a drain, so order is
+    kept), the stream is connected and not closed, and the transport is below its
+    high-water mark."""
+    try:
+        from hypercorn.protocol.ws_stream import ASGIWebsocketState
+
+        h11 = stream.send.__self__
+        server = h11.send.__self__
+        if not (_named(h11, _HYPERCORN_H11) and _named(server, _HYPERCORN_TCP)):
+            return None
+        lock, transport = server.send_lock, server.writer.transport
+        stream.closed  # noqa: B018  (the attributes the writer relies on)
+        stream.state  # noqa: B018
+    except (AttributeError, ImportError):
+        return None
+    connected = ASGIWebsocketState.CONNECTED
+    locked, is_closing, buffered = (
+        lock.locked,
+        transport.is_closing,
+        transport.get_write_buffer_size,
+    )
+    write = transport.write
+
+    def write_frame(frame: bytes) -> bool:
+        if stream.state is not connected or stream.closed or locked() or is_closing():
+            return False
+        if buffered() > _HIGH_WATER:
             return False
         write(frame)
         return True

@@ -110,6 +110,8 @@ def hypercorn_config(options: EngineOptions) -> Config:
     config.h2_max_header_list_size = options.max_header_size
     config.backlog = options.backlog
     config.root_path = options.root_path
+    if options.ws_max_message_size is not None:
+        config.websocket_max_message_size = options.ws_max_message_size
     config.include_server_header = False
     # Logger objects rather than "-": Hypercorn then leaves the logging setup alone.
     config.errorlog = logging.getLogger("hypercorn.error")

@@ -1,4 +1,4 @@
-"""Uvicorn as a library: HTTP/1.1 with httptools and WebSocket with wsproto, on pre-bound sockets.
+"""Uvicorn as a library: HTTP/1.1 with httptools and WebSocket on pre-bound sockets.
 
 ``uvicorn.Server.serve(sockets=...)`` serves ready-made sockets (Uvicorn's Gunicorn worker uses
 it that way). Three things are changed by subclassing:
@@ -9,6 +9,18 @@ it that way). Three things are changed by subclassing:
 - the httptools protocol enforces ``header_timeout`` and ``max_header_size``, which Uvicorn
   lacks for httptools, and closes connections that never send a byte after
   ``keep_alive_timeout`` (Uvicorn arms that timer only after a first response).
+
+WebSocket runs on one of two protocols, chosen with ``UvicornEngine(ws_protocol=...)``:
+
+- ``"swoop"`` (default): :class:`framework.server.ws_protocol.WebSocketProtocol`, RFC 6455
+  by hand with a small footprint per idle connection (about half of wsproto's, see
+  docs/websocket.md, "Engines and memory");
+- ``"wsproto"``: Uvicorn's own ``WSProtocol`` on the wsproto library (it negotiates
+  permessage-deflate).
+
+Uvicorn's protocol-level keepalive pings are off by default (``ws_ping_interval=None``):
+Swoop's heartbeat (``ws.ping_interval``) works at the application level on every engine.
+``ws_max_size`` bounds one received message (larger ones close with 1009).
 
 On stop, Uvicorn closes the listening sockets and idle connections, waits
 ``graceful_timeout`` for in-flight requests, cancels the rest, then runs lifespan shutdown.
@@ -30,26 +42,60 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from framework.server.engine import (
     EngineOptions,
+    EngineUnavailableError,
     LifespanStartupError,
     ShutdownTrigger,
     close_all,
     serve_shielded,
 )
 from framework.server.typing import AnyASGIApp
+from framework.server.ws_protocol import WebSocketProtocol
 
-__all__ = ["UvicornEngine"]
+__all__ = ["WS_PROTOCOLS", "UvicornEngine"]
 
 _DEFAULT_OPTIONS = EngineOptions()
 
 
+WS_PROTOCOLS = ("swoop", "wsproto")
+
+
 class UvicornEngine:
-    """The ``fast`` engine; see :class:`framework.server.engine.Engine` for the contract."""
+    """The ``fast`` engine; see :class:`framework.server.engine.Engine` for the contract.
+
+    Args:
+        use_uvloop: run on uvloop (see :func:`framework.server.engine.run`).
+        ws_protocol: ``"swoop"`` or ``"wsproto"`` (see the module docs).
+        ws_max_size: bytes one received WebSocket message may have; more closes with 1009.
+        ws_ping_interval: seconds between protocol-level pings (``None``: none are sent).
+        ws_ping_timeout: seconds a ping may go unanswered before closing with 1011.
+
+    Raises:
+        EngineUnavailableError: ``ws_protocol`` is not one of ``WS_PROTOCOLS``.
+    """
 
     name = "uvicorn"
     protocols = frozenset({"http/1.1", "websocket"})
 
-    def __init__(self, *, use_uvloop: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        use_uvloop: bool = True,
+        ws_protocol: str = "swoop",
+        ws_max_size: int = 16 * 1024 * 1024,
+        ws_ping_interval: float | None = None,
+        ws_ping_timeout: float | None = 20.0,
+    ) -> None:
+        if ws_protocol not in WS_PROTOCOLS:
+            choices = ", ".join(repr(p) for p in WS_PROTOCOLS)
+            raise EngineUnavailableError(
+                f"Unknown WebSocket protocol {ws_protocol!r} for the uvicorn engine.\n"
+                f"  fix: choose one of {choices}"
+            )
         self.use_uvloop = use_uvloop
+        self.ws_protocol = ws_protocol
+        self.ws_max_size = ws_max_size
+        self.ws_ping_interval = ws_ping_interval
+        self.ws_ping_timeout = ws_ping_timeout
 
     async def serve(
         self,
@@ -61,7 +107,7 @@ class UvicornEngine:
         ready: Callable[[], None] | None = None,
     ) -> None:
         """Serve ``app`` on ``sockets`` until ``shutdown_trigger()`` returns (see ``Engine``)."""
-        config = _Config(app, options)
+        config = _Config(app, options, self)
         stop = anyio.Event()
         server = _Server(config, ready, stop)
 
@@ -80,11 +126,18 @@ class UvicornEngine:
 
 
 class _Config(uvicorn.Config):
-    def __init__(self, app: AnyASGIApp, options: EngineOptions) -> None:
+    def __init__(self, app: AnyASGIApp, options: EngineOptions, engine: UvicornEngine) -> None:
         super().__init__(
             app,
             http=_HttpToolsProtocol,
-            ws="wsproto",
+            ws=WebSocketProtocol if engine.ws_protocol == "swoop" else "wsproto",
+            ws_max_size=(
+                engine.ws_max_size
+                if options.ws_max_message_size is None
+                else options.ws_max_message_size
+            ),
+            ws_ping_interval=engine.ws_ping_interval,
+            ws_ping_timeout=engine.ws_ping_timeout,
             interface="asgi3",
             lifespan="on" if options.lifespan else "off",
             log_config=None,  # leave the application's logging setup alone
@@ -193,6 +246,23 @@ class _HttpToolsProtocol(HttpToolsProtocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._count_header_bytes(len(name) + len(value) + 4)
         super().on_header(name, value)
+
+    def handle_websocket_upgrade(self) -> None:
+        if self.ws_protocol_class is not WebSocketProtocol:
+            super().handle_websocket_upgrade()
+            return
+        # As Uvicorn does, but with the request's own HTTP version: Uvicorn writes HTTP/1.1,
+        # which would hide an HTTP/1.0 upgrade from the protocol's RFC 6455 check.
+        self.connections.discard(self)
+        version = self.parser.get_http_version().encode()
+        head = [self.scope["method"].encode(), b" ", self.url, b" HTTP/", version, b"\r\n"]
+        for name, value in self.scope["headers"]:
+            head += (name, b": ", value, b"\r\n")
+        head.append(b"\r\n")
+        protocol = WebSocketProtocol(self.config, self.server_state, self.app_state)
+        protocol.connection_made(self.transport)
+        protocol.data_received(b"".join(head))
+        self.transport.set_protocol(protocol)
 
     def on_headers_complete(self) -> None:
         self._awaiting_headers = False

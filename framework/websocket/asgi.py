@@ -28,15 +28,31 @@ from framework.websocket.settings import WsSettings
 if TYPE_CHECKING:
     from framework.application import Application
 
-__all__ = ["CLIENT_JS_PATH", "ASGIApp", "WebSocketApp", "client_js_app", "ws_asgi_app"]
+__all__ = [
+    "CLIENT_JS_PATH",
+    "ASGIApp",
+    "HandshakeRejected",
+    "WebSocketApp",
+    "call_hook",
+    "client_js_app",
+    "deny",
+    "run_handshake",
+    "until_disconnect",
+    "ws_asgi_app",
+]
 
 log = logging.getLogger("swoop.websocket")
 
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+#: What runs one message of a connection (a module's :class:`Dispatcher`, or a gateway's
+#: forwarding to its business worker).
+Dispatch = Callable[[Connection, str | bytes], Awaitable[None]]
 CLIENT_JS_PATH = "/_swoop/client.js"
 
 
-class _Rejected(Exception):
+class HandshakeRejected(Exception):
+    """A handshake answered with an HTTP ``status`` and ``reason`` instead of an upgrade."""
+
     def __init__(self, status: int, reason: str) -> None:
         super().__init__(reason)
         self.status, self.reason = status, reason
@@ -70,7 +86,7 @@ class WebSocketApp:
         if (await receive())["type"] != "websocket.connect":
             return
         if found is None:
-            await _deny(scope, send, 404, "no WebSocket endpoint at this path")
+            await deny(scope, send, 404, "no WebSocket endpoint at this path")
             return
         (module, dispatcher), params = found
         conn = Connection(
@@ -86,15 +102,15 @@ class WebSocketApp:
         )
         try:
             await self._handshake(module, conn)
-        except _Rejected as rejected:
-            await _deny(scope, send, rejected.status, rejected.reason)
+        except HandshakeRejected as rejected:
+            await deny(scope, send, rejected.status, rejected.reason)
             return
         await send({"type": "websocket.accept"})
         refusal = self._refusal()
         if refusal is not None:
             conn.state = ConnectionState.OPEN
             await conn.close(*refusal)
-            await _until_disconnect(receive, self.settings.close_timeout)
+            await until_disconnect(receive, self.settings.close_timeout)
             return
         await self._serve(module, dispatcher, conn, receive)
 
@@ -107,25 +123,12 @@ class WebSocketApp:
         return None
 
     async def _handshake(self, module: CompiledModule, conn: Connection) -> None:
-        if not self._origins.allows(conn.headers.get("origin")):
-            raise _Rejected(403, "origin not allowed")
-        hook = module.handshake
-        if hook is None:
-            return
-        try:
-            result = await _call(hook, conn)
-        except HTTPException as exc:
-            raise _Rejected(exc.status_code, exc.message) from None
-        except Exception as exc:
-            log.error("on_handshake %s failed", hook.label, exc_info=exc)
-            raise _Rejected(500, "Internal Server Error") from None
-        if result is False:
-            raise _Rejected(403, "Forbidden")
-        if isinstance(result, dict):
-            conn.session.update(result)
+        if not self._origins.allows(conn.header("origin")):
+            raise HandshakeRejected(403, "origin not allowed")
+        await run_handshake(module, conn)
 
     async def _serve(
-        self, module: CompiledModule, dispatch: Dispatcher, conn: Connection, receive: Any
+        self, module: CompiledModule, dispatch: Dispatch, conn: Connection, receive: Any
     ) -> None:
         loop = asyncio.get_running_loop()
         settings = self.settings
@@ -155,7 +158,7 @@ class WebSocketApp:
                 self._emptied.set()
             if module.close is not None:
                 try:
-                    await _call(module.close, conn)
+                    await call_hook(module.close, conn)
                 except Exception as exc:
                     log.error("on_close %s failed", module.close.label, exc_info=exc)
         if cancelled is not None:
@@ -163,13 +166,13 @@ class WebSocketApp:
 
     async def _open(self, hook: Handler, conn: Connection) -> None:
         try:
-            await _call(hook, conn)
+            await call_hook(hook, conn)
         except Exception as exc:
             log.error("on_open %s failed", hook.label, exc_info=exc)
             await conn.close(CloseCode.INTERNAL_ERROR, "on_open failed")
 
     async def _receive_loop(
-        self, dispatch: Dispatcher, conn: Connection, receive: Any, loop: asyncio.AbstractEventLoop
+        self, dispatch: Dispatch, conn: Connection, receive: Any, loop: asyncio.AbstractEventLoop
     ) -> None:
         settings = self.settings
         max_size, rate, burst = settings.max_message_size, settings.rate_limit, settings.rate_burst
@@ -223,14 +226,39 @@ class WebSocketApp:
                     await emptied.wait()
 
 
-async def _call(handler: Handler, conn: Connection) -> Any:
+async def run_handshake(module: CompiledModule, conn: Connection) -> None:
+    """Run the module's ``@on_handshake`` hook (if any) for ``conn``: its session is filled
+    from a returned dict.
+
+    Raises:
+        HandshakeRejected: the hook refused (``HTTPException``: its status and message;
+            ``False``: 403) or failed (500, logged).
+    """
+    hook = module.handshake
+    if hook is None:
+        return
+    try:
+        result = await call_hook(hook, conn)
+    except HTTPException as exc:
+        raise HandshakeRejected(exc.status_code, exc.message) from None
+    except Exception as exc:
+        log.error("on_handshake %s failed", hook.label, exc_info=exc)
+        raise HandshakeRejected(500, "Internal Server Error") from None
+    if result is False:
+        raise HandshakeRejected(403, "Forbidden")
+    if isinstance(result, dict):
+        conn.session.update(result)
+
+
+async def call_hook(handler: Handler, conn: Connection) -> Any:
+    """Call a hook (``on_open``, ``on_close`` ...) with its parameters bound to ``conn``."""
     result = handler.invoke(conn, None)
     if handler.is_async or asyncio.iscoroutine(result):
         result = await result
     return result
 
 
-async def _until_disconnect(receive: Any, seconds: float) -> None:
+async def until_disconnect(receive: Any, seconds: float) -> None:
     try:
         async with asyncio.timeout(seconds):
             while (await receive())["type"] != "websocket.disconnect":
@@ -239,7 +267,7 @@ async def _until_disconnect(receive: Any, seconds: float) -> None:
         pass
 
 
-async def _deny(scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
+async def deny(scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
     """Refuse a handshake with an HTTP status: with a body where the engine supports the
     ``websocket.http.response`` extension, else as the engine's plain 403."""
     if "websocket.http.response" in scope.get("extensions", {}):

@@ -111,18 +111,21 @@ class Outgoing:
 
 async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
     """Finish a coroutine that was stepped by hand and suspended on ``yielded``, as a task
-    would: wait for what it waits for, then step it again."""
+    would: wait for what it waits for, then step it again (which hands it the outcome).
+
+    ``asyncio.wait`` and not ``await yielded``: the coroutine's own ``await`` marked that
+    future as awaited (``_asyncio_future_blocking``, which a task resets before waiting), so
+    awaiting it a second time raises "await wasn't used with future" (the frame and the
+    whole queue behind it were lost that way)."""
     while True:
         try:
             if yielded is None:  # a bare yield (asyncio.sleep(0))
                 await asyncio.sleep(0)
             else:
-                await yielded
+                await asyncio.wait((yielded,))
         except BaseException:
-            if yielded is None or not yielded.done():
-                coro.close()
-                raise
-            # the future failed: stepping the coroutine raises it where it waits
+            coro.close()
+            raise
         try:
             yielded = coro.send(None)
         except StopIteration:
@@ -149,6 +152,7 @@ class Connection:
         "_direct",
         "_drain",
         "_drops_in_row",
+        "_groups",
         "_headers",
         "_limit",
         "_max_drops",
@@ -163,7 +167,6 @@ class Connection:
         "close_code",
         "close_reason",
         "dropped",
-        "groups",
         "id",
         "last_seen",
         "missed_pings",
@@ -197,7 +200,7 @@ class Connection:
         self.module = module
         self.state = ConnectionState.CONNECTING
         self.uid: str | None = None
-        self.groups: set[str] = set()
+        self._groups: set[str] | None = None
         self.dropped = 0
         self.close_code = 1005
         self.close_reason = ""
@@ -252,8 +255,23 @@ class Connection:
     def headers(self) -> Headers:
         """The handshake request's headers (case-insensitive)."""
         if self._headers is None:
-            self._headers = Headers(list(self.scope.get("headers", [])))
+            raw = self.scope.get("headers", [])
+            self._headers = Headers(raw if type(raw) is list else list(raw))
         return self._headers
+
+    def header(self, name: str) -> str | None:
+        """The first value of the handshake header ``name`` (any case), or ``None``.
+
+        Unlike :attr:`headers`, this keeps no index of every header: a check that reads one
+        header of each connection (the origin) costs no memory per idle connection.
+        """
+        if self._headers is not None:
+            return self._headers.get(name)
+        key = name.lower().encode("latin-1")
+        for raw_name, value in self.scope.get("headers", ()):
+            if raw_name.lower() == key:
+                return str(value.decode("latin-1"))
+        return None
 
     @property
     def cookies(self) -> dict[str, str]:
@@ -274,6 +292,19 @@ class Connection:
         if self._session is None:
             self._session = Session()
         return self._session
+
+    @property
+    def groups(self) -> set[str]:
+        """The groups joined with ``gateway.join_group`` (the set is created on first use:
+        most connections never join one)."""
+        groups = self._groups
+        if groups is None:
+            groups = self._groups = set()
+        return groups
+
+    @groups.setter
+    def groups(self, groups: set[str]) -> None:
+        self._groups = groups
 
     @property
     def is_open(self) -> bool:

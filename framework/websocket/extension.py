@@ -8,11 +8,18 @@ the bus (the hub or Redis, chosen by :func:`framework.bus.factory.build_bus` fro
 and ``ws.hub``). ``shutdown``: close the remaining connections with 1001, then the bus. A
 process manager closes them itself with :meth:`WebSocketExtension.close_all` before
 stopping the engine: 1001 on stop, 1012 on reload.
+
+In a business worker of a split server (``ws.gateway_sockets`` set by the process manager)
+the connections live in the gateways: the extension builds a
+:class:`~framework.websocket.split.business.BusinessNode` (``.business``) that the worker
+starts instead of an engine, and the Gateway API goes over its links
+(:class:`~framework.websocket.split.bus.LinkedBus`).
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +49,7 @@ from framework.websocket.settings import WsSettings
 if TYPE_CHECKING:
     from framework.application import Application
     from framework.container.container import Container
+    from framework.websocket.split.business import BusinessNode
 
 __all__ = ["WebSocketExtension"]
 
@@ -54,6 +62,8 @@ class WebSocketExtension(Extension):
         gateway: the :class:`Gateway` (also a bean).
         settings: the ``ws.*`` config values.
         modules: the compiled modules, by path.
+        business: in a business worker of a split server, its links to the gateways
+            (``None`` otherwise).
     """
 
     def __init__(self) -> None:
@@ -62,14 +72,18 @@ class WebSocketExtension(Extension):
         self.settings: WsSettings
         self.asgi: WebSocketApp
         self.modules: dict[str, CompiledModule] = {}
+        self.business: BusinessNode | None = None
 
     def scanned(self, ctx: ScanContext) -> None:
         from framework.bus.factory import build_bus  # the bus package builds on this one
 
         self.settings = WsSettings.from_config(ctx.config)
-        ids = ClientIdFactory(self.settings.node, self.settings.worker)
-        registry, bus = build_bus(self.settings, ids)
-        self.gateway = Gateway(ids, registry, bus)
+        if self.settings.gateway_sockets:
+            self.gateway = self._business_gateway()
+        else:
+            ids = ClientIdFactory(self.settings.node, self.settings.worker)
+            registry, bus = build_bus(self.settings, ids)
+            self.gateway = Gateway(ids, registry, bus)
         self._specs = [module_spec(cls, mark) for cls, mark in ctx.scan.classes_with(WsModuleMark)]
         check_paths(self._specs)
         known = {d.cls for d in ctx.definitions}
@@ -79,6 +93,23 @@ class WebSocketExtension(Extension):
                     ctx.add_bean(definition_from_class(cls))
                     known.add(cls)
         ctx.add_bean(BeanDefinition("gateway", Gateway, instance=self.gateway, has_instance=True))
+
+    def _business_gateway(self) -> Gateway:
+        """The Gateway of a business worker: no connections of its own, a LinkedBus."""
+        from framework.bus.cluster import worker_key
+        from framework.bus.factory import build_bus
+        from framework.websocket.connection import SendStats
+        from framework.websocket.split.bus import LinkedBus
+        from framework.websocket.split.business import BusinessNode
+
+        # its client ids are never handed out; the millisecond boot keeps its bus name unique
+        # while the worker it replaces on a reload is still connected
+        ids = ClientIdFactory(self.settings.node, self.settings.worker, time.time() * 1000)
+        registry, inner = build_bus(self.settings, ids)
+        self.business = node = BusinessNode(self.settings, worker_key(ids), SendStats())
+        gateway = Gateway(ids, registry, LinkedBus(inner, node))
+        node.send_stats = gateway.stats
+        return gateway
 
     def built(self, app: Application) -> None:
         container = app.container
@@ -99,6 +130,8 @@ class WebSocketExtension(Extension):
                 )
             )
         self.asgi = WebSocketApp(Router(routes), self.gateway, self.settings)
+        if self.business is not None:
+            self.business.router = self.asgi.router
 
     async def startup(self, app: Application) -> None:
         start = getattr(self.gateway.bus, "start", None)
@@ -109,6 +142,8 @@ class WebSocketExtension(Extension):
         if len(self.gateway.registry):
             await self.close_all(CloseCode.GOING_AWAY, "server stopping")
         await self.asgi.heartbeat.stop()
+        if self.business is not None:
+            await self.business.aclose()
         await self.gateway.bus.aclose()
 
     async def close_all(self, code: int, reason: str = "", *, grace: float | None = None) -> None:

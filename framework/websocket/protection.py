@@ -1,9 +1,10 @@
 """Protection of a worker against clients: heartbeat, origin check, rate limit.
 
-The heartbeat is application-level, the same on every engine: Hypercorn answers protocol
-pings itself but never asks for them, and Uvicorn's wsproto protocol neither sends pings nor
-reports pongs to the application. One sweeper task per worker (not one timer per
-connection) looks at every connection each tick:
+The heartbeat is application-level, the same on every engine: the engines answer protocol
+pings but never report pongs to the application, and Hypercorn never sends pings (the
+``uvicorn`` engine turns Uvicorn's protocol keepalive off for the same reason). One sweeper
+task per worker (not one timer per connection, nothing per idle connection) looks at every
+connection each tick:
 
 - quiet for ``ws.ping_interval`` seconds (no message from the client) -> the parser's ping
   frame is pushed (``{"cmd":"ping"}`` for json, ``ping:`` for token; ``client.js`` answers

@@ -35,6 +35,17 @@ key                        default    meaning
 ``ws.bus_ttl``             10.0       seconds after its last heartbeat a worker (and its
                                       connections) counts as gone
 ``ws.bus_backoff_max``     5.0        longest wait between two reconnection attempts
+``ws.split``               false      ``appctl ws:start`` runs gateway processes that hold
+                                      the WebSockets and business workers that run the
+                                      app: a reload keeps every WebSocket open
+                                      (docs/scale-out.md)
+``ws.gateways``            1          gateway processes with ``ws.split``
+``ws.split_timeout``       5.0        seconds a gateway waits for a ready business
+                                      worker before answering 503 (HTTP) or closing
+                                      with 1013 (WebSocket)
+``ws.gateway_sockets``     ``[]``     the gateways' Unix sockets (set by the process
+                                      manager in business workers,
+                                      ``SWOOP_WS__GATEWAY_SOCKETS``)
 =========================  =========  ====================================================
 """
 
@@ -72,6 +83,10 @@ class WsSettings:
     bus_heartbeat: float = 1.0
     bus_ttl: float = 10.0
     bus_backoff_max: float = 5.0
+    split: bool = False
+    gateways: int = 1
+    split_timeout: float = 5.0
+    gateway_sockets: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Config) -> WsSettings:
@@ -105,4 +120,8 @@ class WsSettings:
             bus_heartbeat=config.get("ws.bus_heartbeat", 1.0, type=float),
             bus_ttl=config.get("ws.bus_ttl", 10.0, type=float),
             bus_backoff_max=config.get("ws.bus_backoff_max", 5.0, type=float),
+            split=config.get("ws.split", False, type=bool),
+            gateways=config.get("ws.gateways", 1, type=int),
+            split_timeout=config.get("ws.split_timeout", 5.0, type=float),
+            gateway_sockets=tuple(config.get("ws.gateway_sockets", [], type=list[str])),
         )

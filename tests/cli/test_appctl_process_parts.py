@@ -269,3 +269,45 @@ def test_render_status_adds_the_gateway_counters_of_ws_workers() -> None:
         "pid", "bus", "uids", "groups", "msgs", "in", "msgs", "out", "dropped", "reconnects",
     ]  # fmt: skip
     assert lines[gateway + 2].split() == ["201", "hub", "2", "1", "40", "41", "3", "1"]
+
+
+def test_render_status_lists_the_gateways_of_a_split_server() -> None:
+    status = {
+        "title": "WebSocket",
+        "swoop": "0.1.0",
+        "python": "3.11.7",
+        "pid": 300,
+        "listen": "http://127.0.0.1:18308",
+        "started": 1_700_000_000.0,
+        "now": 1_700_000_010.0,
+        "load": None,
+        "workers": 2,
+        "state": "running",
+        "rows": [],
+        "split": True,
+        "gateways": [
+            {
+                "index": 0,
+                "pid": 301,
+                "state": "ready",
+                "connections": 12,
+                "ready_links": 2,
+                "in": 90,
+                "out": 95,
+                "http": 4,
+                "resent": 1,
+                "lost": 0,
+                "refused": 0,
+                "dropped": 2,
+            }
+        ],
+    }
+    lines = render_status(status).splitlines()
+    title = lines.index(next(line for line in lines if "SPLIT GATEWAYS" in line))
+    assert lines[title + 1].split() == [
+        "pid", "gateway", "state", "conns", "workers", "in", "out", "http", "resent", "lost",
+        "refused", "dropped",
+    ]  # fmt: skip
+    assert lines[title + 2].split() == [
+        "301", "gw0", "ready", "12", "2", "90", "95", "4", "1", "0", "0", "2",
+    ]  # fmt: skip

@@ -8,3 +8,4 @@ ping_max_missed = 2  # unanswered pings before closing with 1011
 rate_limit = 20.0  # messages per second per connection; beyond, closes with 1008
 rate_burst = 40.0  # messages a connection may send at once
 close_timeout = 5.0  # seconds a client gets to answer a close (stop, reload)
+# split = True  # gateways hold the WebSockets, workers run the app: reloads keep clients
