@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from framework.http.endpoint import Run, head_of
 from framework.http.errors import HTTPException
 from framework.http.request import Request
 from framework.http.responses import RedirectResponse, Response
-from framework.http.routing import MissKind, Router
+from framework.http.routing import MissKind, Router, route_path
 from framework.http.static import StaticFiles
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ log = logging.getLogger("swoop.http")
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 _EMPTY: dict[str, Any] = {}
 _STATIC_METHODS = ("GET", "HEAD")
+_PATH_SAFE = "/-._~!$&'()*+,;=:@"
 
 
 class HttpApp:
@@ -63,18 +65,21 @@ class HttpApp:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "http":
+            path = scope["path"]
+            if scope.get("root_path"):  # behind a proxy prefix; the one check otherwise
+                path = _below_root(scope)
             if self._scoped:
                 async with self._container.request_scope():
-                    await self._http(scope, receive, send)
+                    await self._http(scope, path, receive, send)
                 return
             # the common case, inlined: a static route and no request scope to open
-            table = self._static_routes.get(scope["path"])
+            table = self._static_routes.get(path)
             if table is not None:
                 run = table.get(scope["method"])
                 if run is not None:
                     await run(scope, receive, send, _EMPTY)
                     return
-            await self._http(scope, receive, send)
+            await self._http(scope, path, receive, send)
         elif scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "websocket" and self.websocket is not None:
@@ -84,8 +89,8 @@ class HttpApp:
         else:
             raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
 
-    async def _http(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        found = self._lookup(scope["method"], scope["path"])
+    async def _http(self, scope: dict[str, Any], path: str, receive: Any, send: Any) -> None:
+        found = self._lookup(scope["method"], path)
         if found is None:
             run = self._miss_head if scope["method"] == "HEAD" else self._miss
             await run(scope, receive, send, _EMPTY)
@@ -99,10 +104,13 @@ class HttpApp:
             HTTPException: 404 or 405 (so exception handlers can shape them).
         """
         method, path = request.method, request.path
+        root_path = request.scope.get("root_path")
+        if root_path:
+            path = route_path(path, root_path.rstrip("/"))
         miss = self.router.miss(method, path)
         if miss.kind is MissKind.NOT_FOUND:
             if self.static is not None and method in _STATIC_METHODS:
-                response = self.static.response(path)
+                response = self.static.response(path, method, request.headers)
                 if response is not None:
                     return response
             raise HTTPException(404)
@@ -137,6 +145,24 @@ class HttpApp:
                     return
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _below_root(scope: dict[str, Any]) -> str:
+    """The path to route on for a scope under ``root_path``; the scope is brought to the ASGI
+    3 form first, where ``path`` and ``raw_path`` include ``root_path`` (hypercorn and older
+    servers leave it out, uvicorn puts it in), so that ``Request.path``, ``Request.url`` and
+    the trailing-slash redirect show the URL the client used, whatever the engine."""
+    root: str = scope["root_path"].rstrip("/")
+    path: str = scope["path"]
+    if not root:  # "/": the whole site
+        return path
+    routed = route_path(path, root)
+    if routed == path:  # not under the prefix: the server left it out
+        scope["path"] = root + path
+        raw: bytes | None = scope.get("raw_path")
+        if raw is not None:
+            scope["raw_path"] = quote(root, safe=_PATH_SAFE).encode("ascii") + raw
+    return routed
 
 
 def _location(scope: dict[str, Any]) -> str:

@@ -9,7 +9,8 @@ binding plan and endpoint, compile the router, generate the OpenAPI document, an
 Config keys: ``http.max_body_size`` (bytes, default 1 MiB), ``http.middlewares`` (global
 middleware, outermost first), ``http.static_dir`` (default ``<app dir>/public``),
 ``http.openapi`` (default true), ``app.debug`` (tracebacks in 500 bodies), ``app.name`` and
-``app.version`` (OpenAPI info).
+``app.version`` (OpenAPI info), ``server.root_path`` (the proxy prefix that ``url_for`` and the
+OpenAPI ``servers`` carry; ``server.http.root_path`` wins).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from framework.http.static import StaticFiles, default_directory
 
 if TYPE_CHECKING:
     from framework.application import Application
+    from framework.config import Config
     from framework.container.container import Container
 
 __all__ = ["HttpExtension"]
@@ -171,14 +173,16 @@ class HttpExtension(Extension):
             routes.append(Route(spec.pattern, spec.mark.methods, run, spec.name, spec.where))
             if spec.mark.include_in_schema:
                 documented.append(_documented(spec, function, plan))
+        root_path = _root_path(config)
         if config.get("http.openapi", True, type=bool):
             self.openapi = openapi_document(
                 documented,
                 title=config.get("app.name", "Swoop application", type=str),
                 version=config.get("app.version", "0.1.0", type=str),
+                root_path=root_path,
             )
             routes.append(self._openapi_route(global_processes, errors, max_body))
-        self.router = Router(routes, head=head_of)
+        self.router = Router(routes, head=head_of, root_path=root_path)
         static = StaticFiles(_static_dir(app))
         self.asgi = HttpApp(
             app,
@@ -238,6 +242,16 @@ def _miss_runner(
         return chain_runner(compose(processes, terminal), errors, max_body)
 
     return make
+
+
+def _root_path(config: Config) -> str:
+    """The prefix a proxy serves the app under, for ``url_for`` and the OpenAPI ``servers``:
+    ``server.http.root_path``, else ``server.root_path`` (the keys the engine's ASGI
+    ``root_path`` comes from, so one setting does both)."""
+    value = config.get("server.http.root_path", None, type=str)
+    if value is None:
+        value = config.get("server.root_path", "", type=str)
+    return value.rstrip("/")
 
 
 def _static_dir(app: Application) -> str:

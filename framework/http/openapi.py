@@ -301,8 +301,14 @@ _ERROR_SCHEMA: JSON = {
 }
 
 
-def openapi_document(routes: Iterable[OpenAPIRoute], *, title: str, version: str) -> JSON:
-    """The OpenAPI 3.1 document for ``routes``."""
+def openapi_document(
+    routes: Iterable[OpenAPIRoute], *, title: str, version: str, root_path: str = ""
+) -> JSON:
+    """The OpenAPI 3.1 document for ``routes``.
+
+    A ``root_path`` (the prefix a proxy serves the app under) becomes the one entry of
+    ``servers``, so that tools calling the documented paths put it in front of them.
+    """
     builder = SchemaBuilder()
     paths: dict[str, JSON] = {}
     for route in sorted(routes, key=lambda r: r.pattern.openapi_path):
@@ -315,9 +321,9 @@ def openapi_document(routes: Iterable[OpenAPIRoute], *, title: str, version: str
             item[method.lower()] = op
     schemas = dict(sorted(builder.components.items()))
     schemas["Error"] = _ERROR_SCHEMA
-    return {
-        "openapi": "3.1.0",
-        "info": {"title": title, "version": version},
-        "paths": paths,
-        "components": {"schemas": schemas},
-    }
+    document: JSON = {"openapi": "3.1.0", "info": {"title": title, "version": version}}
+    if root_path:
+        document["servers"] = [{"url": root_path}]
+    document["paths"] = paths
+    document["components"] = {"schemas": schemas}
+    return document

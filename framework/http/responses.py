@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import email.utils
 import functools
-import hashlib
 import mimetypes
 import os
 import stat as stat_module
@@ -32,8 +31,9 @@ import anyio
 import anyio.to_thread
 import orjson
 
+from framework.http.conditional import Selection, select
 from framework.http.errors import HTTPException
-from framework.http.headers import MutableHeaders
+from framework.http.headers import Headers, MutableHeaders
 
 __all__ = [
     "FileResponse",
@@ -308,12 +308,22 @@ class StreamingResponse(Response):
 
 
 class FileResponse(Response):
-    """A file sent in chunks, with ``Content-Length``, ``Last-Modified`` and ``ETag``.
+    """A file sent in chunks, with ``Content-Length``, ``Last-Modified``, a strong ``ETag``
+    (from the size and modification time, as nginx does) and ``Accept-Ranges: bytes``.
+
+    A ``GET`` or ``HEAD`` with status 200 answers the request's conditional and range headers
+    (:mod:`framework.http.conditional`): 304 with no body when ``If-None-Match`` or
+    ``If-Modified-Since`` shows the client's copy is current, 206 with ``Content-Range`` for one
+    satisfiable ``Range`` (``If-Range`` honoured), 416 with ``Content-Range: bytes */size``
+    when no range overlaps the file. This happens in :meth:`evaluate`, called when the
+    response is sent unless done earlier: static files are evaluated before middleware sees
+    them, so an access log shows 304/206; a handler's ``FileResponse`` shows 200 there.
 
     Args:
         path: the file.
         filename: when given, ``Content-Disposition: attachment; filename=...``.
         media_type: defaults to a guess from the file name.
+        stat_result: the file's ``os.stat``, when the caller has it already.
 
     Raises:
         HTTPException: 404 when ``path`` is not a regular file.
@@ -342,30 +352,90 @@ class FileResponse(Response):
                 mimetypes.guess_type(filename or self.path)[0] or "application/octet-stream"
             )
         super().__init__(None, status_code, headers, media_type)
+        self.etag = f'"{self.stat.st_mtime_ns:x}-{self.stat.st_size:x}"'
+        self._selection = Selection(status_code, 0, self.stat.st_size - 1)
+        self._evaluated = False
         extra = self.headers
         extra["last-modified"] = email.utils.formatdate(self.stat.st_mtime, usegmt=True)
-        tag = f"{self.stat.st_mtime_ns}-{self.stat.st_size}".encode()
-        extra["etag"] = f'"{hashlib.md5(tag, usedforsecurity=False).hexdigest()}"'
+        extra["etag"] = self.etag
+        extra["accept-ranges"] = "bytes"
         if filename is not None:
             extra["content-disposition"] = f"attachment; filename*=utf-8''{quote(filename)}"
 
     def _length(self) -> int | None:
         return self.stat.st_size
 
+    def evaluate(self, method: str, headers: Headers) -> None:
+        """Answer the request's ``If-None-Match``, ``If-Modified-Since``, ``Range`` and
+        ``If-Range``: set the status (304, 206, 416 or unchanged) and the headers that go
+        with it. Only the first call counts; a status other than 200 is left alone.
+        """
+        if self._evaluated:
+            return
+        self._evaluated = True
+        if self.status_code != 200:
+            return
+        size = self.stat.st_size
+        selection = self._selection = select(
+            method,
+            etag=self.etag,
+            last_modified=int(self.stat.st_mtime),
+            size=size,
+            if_none_match=_joined(headers, "if-none-match"),
+            if_modified_since=headers.get("if-modified-since"),
+            range=headers.get("range"),
+            if_range=headers.get("if-range"),
+        )
+        if selection.status == 200:
+            return
+        self.status_code = selection.status
+        if selection.status == 304:
+            # RFC 9110 §15.4.5: keep the validators and caching headers, drop the
+            # representation's metadata that a body would have needed
+            self.raw_headers[:] = [(k, v) for k, v in self.raw_headers if k not in _NOT_IN_304]
+            return
+        extra = self.headers
+        if selection.status == 206:
+            extra["content-range"] = f"bytes {selection.start}-{selection.end}/{size}"
+            extra["content-length"] = str(selection.end - selection.start + 1)
+            return
+        extra["content-range"] = f"bytes */{size}"  # 416
+        extra["content-length"] = "0"
+        del extra["content-type"]
+
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+        method = scope.get("method", "GET")
+        if not self._evaluated:
+            self.evaluate(method, Headers(scope.get("headers") or []))
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
-        if scope.get("method") == "HEAD":
+        if method == "HEAD" or self.status_code in (304, 416):
             await send({"type": "http.response.body", "body": b""})
             return
+        start, end = self._selection.start, self._selection.end
+        remaining = end - start + 1
         async with await anyio.open_file(self.path, "rb") as file:
+            if start:
+                await file.seek(start)
             while True:
-                chunk = await file.read(self.chunk_size)
-                more = len(chunk) == self.chunk_size
+                chunk = await file.read(min(self.chunk_size, remaining))
+                remaining -= len(chunk)
+                more = remaining > 0 and bool(chunk)  # a file cut short ends the body early
                 await send({"type": "http.response.body", "body": chunk, "more_body": more})
                 if not more:
                     return
+
+
+_NOT_IN_304 = frozenset(
+    {b"content-type", b"content-length", b"content-encoding", b"content-language"}
+)
+
+
+def _joined(headers: Headers, name: str) -> str | None:
+    """Every value of a list header as one (clients may split ``If-None-Match`` in two)."""
+    values = headers.getall(name)
+    return ", ".join(values) if values else None
 
 
 class Renderer:

@@ -9,6 +9,10 @@ when the fast path found nothing.
 
 Route paths are normalised without a trailing slash (except ``/``); a request for ``/users/``
 that matches nothing is redirected (308) to ``/users`` when that path has a route.
+
+Behind a proxy that mounts the app under a prefix (ASGI ``root_path``), routes match
+:func:`route_path`, the request path without the prefix, and :meth:`Router.url_for` puts the
+router's ``root_path`` in front of the paths it builds.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
+from urllib.parse import quote
 
 from framework.errors import BootError, FrameworkError, describe
 from framework.http.patterns import PathPattern
@@ -30,6 +35,7 @@ __all__ = [
     "RouteError",
     "RouteNotFoundError",
     "Router",
+    "route_path",
 ]
 
 E = TypeVar("E")
@@ -64,6 +70,25 @@ class Route(Generic[E]):
         return self.pattern.path
 
 
+def route_path(path: str, root_path: str) -> str:
+    """``path`` without the ``root_path`` prefix, to match routes on (Starlette's
+    ``get_route_path``).
+
+    Since asgiref 3.x the ASGI ``path`` includes ``root_path`` (uvicorn >= 0.26 sends
+    ``/api/users`` for ``/users`` under ``/api``), while hypercorn and older servers send the
+    path without it. So the prefix is removed when ``path`` starts with it at a segment
+    boundary (``/api`` and ``/api/users``, not ``/apiary``), and any other path is taken as
+    already relative. ``root_path`` is expected without a trailing slash; the mount point
+    itself (``/api``) routes as ``/``.
+    """
+    if not path.startswith(root_path):
+        return path
+    rest = path[len(root_path) :]
+    if not rest:
+        return "/"
+    return rest if rest[0] == "/" else path
+
+
 class MissKind(enum.Enum):
     NOT_FOUND = 404
     METHOD_NOT_ALLOWED = 405
@@ -95,13 +120,24 @@ class Router(Generic[E]):
         routes: the routes; their order does not matter (specificity does).
         head: builds the endpoint answering an automatic ``HEAD`` from a ``GET`` endpoint;
             ``None`` disables automatic ``HEAD``.
+        root_path: the prefix a proxy serves the app under (``"/api"``, no trailing slash);
+            :meth:`url_for` starts its paths with it.
 
     Raises:
         DuplicateRouteError: two routes share a method and an equivalent pattern, or a name.
     """
 
-    def __init__(self, routes: Iterable[Route[E]], *, head: Callable[[E], E] | None = None) -> None:
+    def __init__(
+        self,
+        routes: Iterable[Route[E]],
+        *,
+        head: Callable[[E], E] | None = None,
+        root_path: str = "",
+    ) -> None:
         self.routes = list(routes)
+        self.root_path = root_path.rstrip("/")
+        # root_path is decoded text, like the ASGI one; url_for returns encoded paths
+        self._url_prefix = quote(self.root_path, safe="/-._~!$&'()*+,;=:@")
         self.static: dict[str, dict[str, E]] = {}
         self._by_name: dict[str, Route[E]] = {}
         self._check_duplicates()
@@ -245,7 +281,8 @@ class Router(Generic[E]):
         return Miss(MissKind.NOT_FOUND)
 
     def url_for(self, name: str, /, **params: Any) -> str:
-        """The path of route ``name`` with ``params`` filled in, percent-encoded.
+        """The path of route ``name`` with ``params`` filled in, percent-encoded, below
+        :attr:`root_path` (``/api/users/7`` for ``/users/{id}`` under ``/api``).
 
         Raises:
             RouteNotFoundError: no route has this name.
@@ -256,4 +293,5 @@ class Router(Generic[E]):
             raise RouteNotFoundError(
                 f"no route named {name!r}; known names: {', '.join(sorted(self._by_name))}"
             )
-        return route.pattern.format(params)
+        path = route.pattern.format(params)
+        return self._url_prefix + path if self._url_prefix else path

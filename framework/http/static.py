@@ -4,6 +4,10 @@ A request path maps to a file only if it stays inside the directory: ``..`` segm
 (including percent-encoded ones, which the server decodes before we see the path),
 backslashes, NUL bytes, and symlinks resolving outside the directory all give 404. A directory
 serves its ``index.html``.
+
+Files answer conditional and range requests (``ETag``/``Last-Modified`` validators, 304, 206,
+416; see :class:`~framework.http.responses.FileResponse`), evaluated here, before middleware
+sees the response, so that an access log shows the status actually sent.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import stat as stat_module
 from pathlib import Path
 
+from framework.http.headers import Headers
 from framework.http.responses import FileResponse
 
 __all__ = ["StaticFiles"]
@@ -50,12 +55,21 @@ class StaticFiles:
             return None
         return candidate, found
 
-    def response(self, path: str) -> FileResponse | None:
-        """A :class:`FileResponse` for ``path``, or ``None`` when no file may be served."""
+    def response(
+        self, path: str, method: str = "GET", headers: Headers | None = None
+    ) -> FileResponse | None:
+        """A :class:`FileResponse` for ``path``, or ``None`` when no file may be served.
+
+        With the request's ``headers``, its conditional and range headers are answered now
+        (the response's status may be 304, 206 or 416); without, when it is sent.
+        """
         found = self.lookup(path)
         if found is None:
             return None
-        return FileResponse(found[0], stat_result=found[1])
+        response = FileResponse(found[0], stat_result=found[1])
+        if headers is not None:
+            response.evaluate(method, headers)
+        return response
 
 
 def default_directory(app_dir: str | os.PathLike[str] | None) -> Path:

@@ -85,6 +85,16 @@ class EngineOptions:
     root_path: str = ""
     ws_max_message_size: int | None = None
 
+    def __post_init__(self) -> None:
+        root = self.root_path
+        if root and not root.startswith("/"):
+            raise EngineError(
+                f"server.root_path {root!r} is not a path\n"
+                "  fix: write the prefix the proxy serves the app under, e.g. '/api'"
+            )
+        # '/api/' would make uvicorn's paths '/api//users': keep the prefix without the slash
+        object.__setattr__(self, "root_path", root.rstrip("/"))
+
 
 class Engine(Protocol):
     """A protocol server that runs one ASGI app on pre-bound sockets until told to stop."""

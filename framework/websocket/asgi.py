@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.errors import FrameworkError
 from framework.http.errors import HTTPException
-from framework.http.routing import Router
+from framework.http.routing import Router, route_path
 from framework.websocket.connection import CloseCode, Connection, ConnectionState
 from framework.websocket.dispatch import Dispatcher
 from framework.websocket.gateway import Gateway
@@ -82,7 +82,7 @@ class WebSocketApp:
         self._origins = OriginPolicy(settings.allowed_origins)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        found = self.router.lookup("GET", scope["path"])
+        found = self.router.lookup("GET", ws_path(scope))
         if (await receive())["type"] != "websocket.connect":
             return
         if found is None:
@@ -282,6 +282,14 @@ async def deny(scope: dict[str, Any], send: Any, status: int, reason: str) -> No
         await send({"type": "websocket.close", "code": 1008})
 
 
+def ws_path(scope: dict[str, Any]) -> str:
+    """The path to route a scope on: without the proxy prefix ``root_path`` (see
+    :func:`framework.http.routing.route_path`; uvicorn puts it in ``path``, hypercorn not)."""
+    path: str = scope["path"]
+    root: str = (scope.get("root_path") or "").rstrip("/")
+    return route_path(path, root) if root else path
+
+
 def client_js_app() -> ASGIApp:
     """Serve ``static/client.js`` with an ETag (answers ``If-None-Match`` with 304)."""
     body = resources.files("framework.websocket").joinpath("static/client.js").read_bytes()
@@ -336,7 +344,7 @@ def ws_asgi_app(app: Application) -> ASGIApp:
         kind = scope["type"]
         if kind == "websocket":
             await websocket(scope, receive, send)
-        elif kind == "http" and script is not None and scope["path"] == CLIENT_JS_PATH:
+        elif kind == "http" and script is not None and ws_path(scope) == CLIENT_JS_PATH:
             await script(scope, receive, send)
         else:
             await http(scope, receive, send)

@@ -29,7 +29,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from framework.bus.protocol import delivery_body, frame
-from framework.websocket.asgi import HandshakeRejected, call_hook, run_handshake
+from framework.websocket.asgi import HandshakeRejected, call_hook, run_handshake, ws_path
 from framework.websocket.bus import Delivery
 from framework.websocket.connection import CloseCode, ConnectionState, SendStats
 from framework.websocket.settings import WsSettings
@@ -282,7 +282,7 @@ class BusinessNode:
 
     def _connection(self, link: Link, cid: str, scope: dict[str, Any]) -> LinkedConnection | None:
         router = self.router
-        found = None if router is None else router.lookup("GET", scope["path"])
+        found = None if router is None else router.lookup("GET", ws_path(scope))
         if found is None:
             return None
         (module, dispatcher), params = found

@@ -44,6 +44,7 @@ from framework.websocket.asgi import (
     client_js_app,
     deny,
     until_disconnect,
+    ws_path,
 )
 from framework.websocket.bus import Change, Query, answer, apply, deliver
 from framework.websocket.connection import CloseCode, Connection, ConnectionState
@@ -330,7 +331,7 @@ class GatewayApp(WebSocketApp):
         if kind == "websocket":
             await self._websocket(scope, receive, send)
         elif kind == "http":
-            if self._script is not None and scope["path"] == CLIENT_JS_PATH:
+            if self._script is not None and ws_path(scope) == CLIENT_JS_PATH:
                 await self._script(scope, receive, send)
             else:
                 await http.forward(self, scope, receive, send)

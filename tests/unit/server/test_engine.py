@@ -86,3 +86,12 @@ def test_raise_unwrapped_keeps_a_group_of_several() -> None:
     with pytest.raises(ExceptionGroup) as caught:
         raise_unwrapped(group)
     assert caught.value is group
+
+
+def test_root_path_is_normalised_and_checked() -> None:
+    from framework.server.engine import EngineError
+
+    assert EngineOptions(root_path="/api/").root_path == "/api"
+    assert EngineOptions(root_path="/").root_path == ""
+    with pytest.raises(EngineError, match="is not a path"):
+        EngineOptions(root_path="api")
