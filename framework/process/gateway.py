@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from framework.process import protocol
+from framework.process.childlog import configure_child_logging
 
 if TYPE_CHECKING:
     from framework.process.meter import Meter
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = GatewaySpec.from_json(args[0])
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     channel = socket.socket(fileno=spec.channel_fd)
-    _configure_logging(spec)
+    configure_child_logging(f"ws gateway {spec.index}", spec.access_log)
     try:
         setup = _setup(spec)
     except BaseException as exc:
@@ -255,25 +256,6 @@ class _Gateway:
         with contextlib.suppress(OSError):
             self._writer.write(protocol.encode(message))
             await self._writer.drain()
-
-
-def _configure_logging(spec: GatewaySpec) -> None:
-    who = f"ws gateway {spec.index} %(process)d"
-    fmt = f"%(asctime)s [{who}] %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=logging.INFO, format=fmt, stream=sys.stdout)
-    if spec.access_log is None:
-        return
-    handler: logging.Handler
-    if spec.access_log == "-":
-        handler = logging.StreamHandler(sys.stdout)
-    else:
-        handler = logging.FileHandler(spec.access_log, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("hypercorn.access", "uvicorn.access"):
-        access = logging.getLogger(name)
-        access.addHandler(handler)
-        access.setLevel(logging.INFO)
-        access.propagate = False
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from framework.errors import FrameworkError
 from framework.process import procfs, protocol
+from framework.process.childlog import configure_child_logging
 from framework.process.kinds import kind_named
 from framework.process.standby import stand_by
 
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         if slot is None:
             return 0  # the master stopped, or never needed us
         spec = dataclasses.replace(spec, slot=slot, standby=False)
-    _configure_logging(spec)
+    configure_child_logging(f"{spec.kind} worker {spec.slot}", spec.access_log)
     try:
         app, engine, options, meter = _boot(spec)
     except BaseException as exc:
@@ -362,25 +363,6 @@ def _log_failure(step: str, exc: BaseException) -> None:
 def _send_blocking(channel: socket.socket, message: dict[str, Any]) -> None:
     with contextlib.suppress(OSError):
         channel.sendall(protocol.encode(message))
-
-
-def _configure_logging(spec: WorkerSpec) -> None:
-    who = f"{spec.kind} worker {spec.slot} %(process)d"
-    fmt = f"%(asctime)s [{who}] %(levelname)s %(name)s: %(message)s"
-    logging.basicConfig(level=logging.INFO, format=fmt, stream=sys.stdout)
-    if spec.access_log is None:
-        return
-    handler: logging.Handler
-    if spec.access_log == "-":
-        handler = logging.StreamHandler(sys.stdout)
-    else:
-        handler = logging.FileHandler(spec.access_log, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("hypercorn.access", "uvicorn.access"):
-        access = logging.getLogger(name)
-        access.addHandler(handler)
-        access.setLevel(logging.INFO)
-        access.propagate = False
 
 
 if __name__ == "__main__":

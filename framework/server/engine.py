@@ -16,7 +16,7 @@ import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import NoReturn, Protocol
+from typing import Any, NoReturn, Protocol
 
 import anyio
 
@@ -30,6 +30,7 @@ __all__ = [
     "EngineUnavailableError",
     "LifespanStartupError",
     "ShutdownTrigger",
+    "answer_lifespan",
     "engine_named",
     "run",
 ]
@@ -137,6 +138,18 @@ class Engine(Protocol):
             LifespanStartupError: the app reported a failed startup; nothing was served.
         """
         ...
+
+
+async def answer_lifespan(receive: Any, send: Any) -> None:
+    """Complete a lifespan scope without running any startup or shutdown: for an app (a
+    gateway, an app served with ``lifespan=False``) that has nothing to start."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
 
 
 def engine_named(name: str, *, ws_protocol: str = "swoop") -> Engine:

@@ -27,6 +27,7 @@ from framework.server.engine import (
     EngineOptions,
     LifespanStartupError,
     ShutdownTrigger,
+    answer_lifespan,
     close_all,
     serve_shielded,
 )
@@ -125,12 +126,6 @@ def _without_lifespan(app: AnyASGIApp) -> ASGIApp:
         if scope["type"] != "lifespan":
             await app(scope, receive, send)
             return
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await answer_lifespan(receive, send)
 
     return wrapper

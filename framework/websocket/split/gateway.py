@@ -37,6 +37,7 @@ import orjson
 from framework.bus.cluster import ClusterBus, worker_key
 from framework.bus.protocol import delivery_from
 from framework.http.routing import Router
+from framework.server.engine import answer_lifespan
 from framework.websocket.asgi import (
     CLIENT_JS_PATH,
     ASGIApp,
@@ -336,7 +337,7 @@ class GatewayApp(WebSocketApp):
             else:
                 await http.forward(self, scope, receive, send)
         elif kind == "lifespan":
-            await _lifespan(receive, send)
+            await answer_lifespan(receive, send)
 
     def next_exchange(self) -> int:
         self.counters.http += 1
@@ -524,13 +525,3 @@ class GatewayApp(WebSocketApp):
                 return None
         route.session, route.uid, route.groups = session, conn.uid, frozenset(conn.groups)
         return {"session": orjson.Fragment(session), "uid": conn.uid, "groups": sorted(conn.groups)}
-
-
-async def _lifespan(receive: Any, send: Any) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
