@@ -112,7 +112,7 @@ class WebSocketApp:
             await conn.close(*refusal)
             await until_disconnect(receive, self.settings.close_timeout)
             return
-        await self._serve(module, dispatcher, conn, receive)
+        await self._serve(module, dispatcher.entry, conn, receive)
 
     def _refusal(self) -> tuple[int, str] | None:
         if self.refusing is not None:

@@ -351,6 +351,15 @@ class Connection:
         self._drain = asyncio.get_running_loop().create_task(self._finish(coro, yielded))
         return True
 
+    def reply_now(self, frame: str | bytes) -> bool:
+        """Write a reply at once when nothing is queued before it and the engine takes
+        encoded frames without waiting (see :mod:`framework.server.fastpath`); ``False``:
+        nothing was written, :meth:`reply` must send it. It spares a coroutine per reply."""
+        if self.state is not ConnectionState.OPEN or self._busy:
+            return False
+        direct = self._direct
+        return direct is not None and direct(encode_frame(frame))
+
     async def reply(self, frame: str | bytes) -> None:
         """Send a reply from the connection's own task, waiting for the client if it reads
         slowly (back pressure on a client that sends faster than it reads)."""
