@@ -14,6 +14,10 @@ with ``B`` is broadcast (without the ``B``) to every connection, anything else i
 - ``swoop``: a ``@ws_module`` with the raw parser, a default command and ``Gateway.send_to_all``;
 - ``websockets``: the ``websockets`` library's own server (``websockets.broadcast``).
 
+On uvicorn both ``raw`` and ``swoop`` run on Swoop's WebSocket protocol
+(``server.ws_protocol = "swoop"``, the default); ``raw@uvicorn-wsproto`` and
+``swoop@uvicorn-wsproto`` (not run unless named in ``--points``) use uvicorn's own.
+
 Modes: ``echo`` (round-trips/s over 50 connections), ``bcast`` (deliveries/s to 1000
 clients, time until all have a message, p50), ``idle`` (server RSS growth per idle
 connection with 5000 connections open). Every server is stopped by its PID.
@@ -64,6 +68,8 @@ WSBLAST_SOURCE = Path("/work/shared/tools/wsblast.c")
 WSBLAST = Path(tempfile.gettempdir()) / "wsblast"
 SERVER_CORE, CLIENT_CORE = 0, 1
 POINTS = ("raw@hypercorn", "swoop@hypercorn", "raw@uvicorn", "swoop@uvicorn", "websockets")
+#: Accepted by --points but not run by default: the engines with uvicorn's own protocol.
+EXTRA_POINTS = ("raw@uvicorn-wsproto", "swoop@uvicorn-wsproto")
 MODES = ("echo", "bcast", "idle")
 SCALE_POINTS = ("swoop-w1@hypercorn", "swoop-w2@hypercorn", "swoop-w1@uvicorn", "swoop-w2@uvicorn")
 SCALE_MODES = ("echo", "bcast")
@@ -219,7 +225,8 @@ def serve(point: str, fd: int) -> None:
                 return
 
     run(
-        engine_named(engine),
+        # "uvicorn-wsproto": uvicorn with its own wsproto protocol instead of Swoop's
+        engine_named(engine.partition("-")[0], ws_protocol=engine.partition("-")[2] or "swoop"),
         app,
         [sock],
         shutdown_trigger=until_terminated,
@@ -677,7 +684,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     modes, points = args.modes.split(","), [p for p in args.points.split(",") if p]
     scale_points = [p for p in args.scale_points.split(",") if p] if args.scale else []
-    unknown = sorted(set(modes) - set(MODES)) + sorted(set(points) - set(POINTS))
+    unknown = sorted(set(modes) - set(MODES)) + sorted(set(points) - {*POINTS, *EXTRA_POINTS})
     unknown += sorted(set(scale_points) - set(SCALE_POINTS))
     hosts_points = [p for p in args.hosts_points.split(",") if p] if args.hosts else []
     unknown += sorted(set(hosts_points) - set(HOSTS_POINTS))
