@@ -19,9 +19,15 @@ from framework.process.settings import server_option
 if TYPE_CHECKING:
     from framework.application import Application
     from framework.config import Config
-    from framework.server import EngineOptions
+    from framework.server import Engine, EngineOptions
 
-__all__ = ["boot_app", "describe_failure", "engine_options", "missing_extensions"]
+__all__ = [
+    "boot_app",
+    "describe_failure",
+    "engine_for",
+    "engine_options",
+    "missing_extensions",
+]
 
 
 def missing_extensions(kind: ServerKind, configured: Iterable[Any]) -> list[str]:
@@ -70,6 +76,16 @@ def boot_app(app_dir: Path, kind: ServerKind, *, cache_bytecode: bool = True) ->
         return Application.boot(app_dir=app_dir, config=config, extensions=extra)
     finally:
         sys.dont_write_bytecode = saved
+
+
+def engine_for(config: Config, kind: str) -> Engine:
+    """The engine ``server.engine`` names for a server kind, with ``server.ws_protocol``."""
+    from framework.server import engine_named
+
+    return engine_named(
+        server_option(config, kind, "engine", "hypercorn", str),
+        ws_protocol=server_option(config, kind, "ws_protocol", "swoop", str),
+    )
 
 
 def engine_options(config: Config, kind: str, *, access_log: bool) -> EngineOptions:

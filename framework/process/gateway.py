@@ -100,18 +100,13 @@ def main(argv: list[str] | None = None) -> int:
 def _setup(spec: GatewaySpec) -> _Setup:
     from framework.config import load_config
     from framework.http.request import DEFAULT_MAX_BODY_SIZE
-    from framework.process.boot import engine_options
-    from framework.process.settings import server_option
-    from framework.server import engine_named
+    from framework.process.boot import engine_for, engine_options
     from framework.websocket.settings import WsSettings
 
     config = load_config(Path(spec.app_dir))
     # the gateway's number names it in client ids, whatever ws.worker says
     settings = dataclasses.replace(WsSettings.from_config(config), worker=spec.index)
-    engine = engine_named(
-        server_option(config, "ws", "engine", "hypercorn", str),
-        ws_protocol=server_option(config, "ws", "ws_protocol", "swoop", str),
-    )
+    engine = engine_for(config, "ws")
     options = engine_options(config, "ws", access_log=spec.access_log is not None)
     max_body = config.get("http.max_body_size", DEFAULT_MAX_BODY_SIZE, type=int)
     return _Setup(settings, engine, options, max_body)

@@ -108,19 +108,14 @@ def _dir(spec: WorkerSpec) -> Path:
 
 
 def _boot(spec: WorkerSpec) -> tuple[Application, Engine, EngineOptions, Meter]:
-    from framework.process.boot import boot_app, engine_options
+    from framework.process.boot import boot_app, engine_for, engine_options
     from framework.process.meter import Meter
-    from framework.process.settings import server_option
-    from framework.server import engine_named
 
     kind = kind_named(spec.kind)
     # client ids name the worker that holds a WebSocket (framework/websocket/clientid.py)
     os.environ.setdefault("SWOOP_WORKER_ID", str(spec.slot))
     app = boot_app(_dir(spec), kind, cache_bytecode=False)
-    engine = engine_named(
-        server_option(app.config, kind.name, "engine", "hypercorn", str),
-        ws_protocol=server_option(app.config, kind.name, "ws_protocol", "swoop", str),
-    )
+    engine = engine_for(app.config, kind.name)
     options = engine_options(app.config, kind.name, access_log=spec.access_log is not None)
     return app, engine, options, Meter(_asgi(app, kind.name))
 
