@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import signal
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -50,21 +51,20 @@ def start(settings: ServerSettings, echo: Echo) -> int:
         BindError: the address cannot be bound.
         StartError: the workers failed to boot (the message is the worker's error).
     """
-    from framework.server import bind_tcp
-
     settings.kind.require()
     paths = settings.paths
     paths.ensure()
     pidfile = PidFile.acquire(paths.pid_file, server=settings.kind.name)
     try:
-        listener = bind_tcp(settings.host, settings.port, backlog=settings.backlog)
+        listeners = _bind(settings)
     except BaseException:
         pidfile.release()
         raise
     if settings.daemonize:
         outcome = detach(paths.app_log, cwd=paths.app_dir)
         if isinstance(outcome, DetachReport):
-            listener.close()
+            for listener in listeners:
+                listener.close()
             pidfile.close()  # the daemon holds the lock through its copy
             if not outcome.ok:
                 raise StartError(outcome.text)
@@ -90,7 +90,7 @@ def start(settings: ServerSettings, echo: Echo) -> int:
         report(ok, text)
 
     try:
-        code = asyncio.run(Master(settings, listener, on_report).run())
+        code = asyncio.run(Master(settings, listeners, on_report).run())
     finally:
         pidfile.release()
     if failure and not settings.daemonize:  # a daemon reported it to its parent already
@@ -200,3 +200,24 @@ def status(paths: RuntimePaths) -> dict[str, Any]:
     """
     running_pid(paths)
     return control.request(paths.control, {"cmd": "status"}, timeout=STATUS_TIMEOUT)
+
+
+def _bind(settings: ServerSettings) -> list[socket.socket]:
+    """The listening sockets: one, or with ``server.reuse_port`` one per accepting process,
+    all on the same port (the first one's, when the port is 0)."""
+    from framework.server import bind_tcp
+
+    reuse = settings.reuse_port
+    first = bind_tcp(settings.host, settings.port, backlog=settings.backlog, reuse_port=reuse)
+    listeners = [first]
+    try:
+        port = first.getsockname()[1]
+        for _ in range(settings.listeners - 1):
+            listeners.append(
+                bind_tcp(settings.host, port, backlog=settings.backlog, reuse_port=True)
+            )
+    except BaseException:
+        for listener in listeners:
+            listener.close()
+        raise
+    return listeners

@@ -48,9 +48,13 @@ Report = Callable[[bool, str], None]
 class Master:
     """Run with ``asyncio.run(master.run())``; returns the process exit code."""
 
-    def __init__(self, settings: ServerSettings, listener: socket.socket, report: Report) -> None:
+    def __init__(
+        self, settings: ServerSettings, listeners: list[socket.socket], report: Report
+    ) -> None:
         self.settings = settings
-        self.listener = listener
+        #: one socket, or with server.reuse_port one per accepting slot (same port)
+        self.listeners = listeners
+        self.listener = listeners[0]
         self._report = report
         count = settings.workers
         self.slots: list[WorkerProcess | None] = [None] * count
@@ -106,7 +110,8 @@ class Master:
             if self._hub is not None:
                 await self._hub.aclose()
             await self._control.aclose()
-            self.listener.close()
+            for listener in self.listeners:
+                listener.close()
 
     async def _start_hub(self) -> None:
         """Host the WebSocket hub when several ws workers must share presence and deliveries.
@@ -168,7 +173,7 @@ class Master:
 
     def _spawn_gateway(self, index: int) -> WorkerProcess:
         path = self.settings.gateway_socket(index)
-        gateway = spawn_gateway(self.settings, self.listener, index, path)
+        gateway = spawn_gateway(self.settings, self._listener(index), index, path)
         log.info(
             "gateway %d started (pid %d, business workers connect to %s)", index, gateway.pid, path
         )
@@ -228,7 +233,7 @@ class Master:
             log.info("worker %d activated from standby (slot %d)", standby.pid, slot)
             self._refill_standby()
             return standby
-        worker = spawn_worker(self.settings, self.listener, slot)
+        worker = spawn_worker(self.settings, self._listener(slot), slot)
         log.info("worker %d started (slot %d)", worker.pid, slot)
         worker.watcher = self._start_task(self._supervise(worker))
         self._refill_standby()
@@ -238,8 +243,14 @@ class Master:
         if not self.settings.standby or not self._serving or self._stopping:
             return
         if self.standby is None or self.standby.exited.is_set():
-            self.standby = spawn_worker(self.settings, self.listener, -1, standby=True)
+            self.standby = spawn_worker(
+                self.settings, self.listener, -1, standby=True, all_listeners=self.listeners
+            )
             self.standby.watcher = self._start_task(self._supervise(self.standby))
+
+    def _listener(self, slot: int) -> socket.socket:
+        """The socket the process of ``slot`` accepts on (its own with server.reuse_port)."""
+        return self.listeners[slot % len(self.listeners)]
 
     async def _supervise(self, worker: WorkerProcess) -> None:
         await worker.follow()

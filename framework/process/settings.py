@@ -58,6 +58,8 @@ class ServerSettings:
             ``watch``), kept so that ``restart`` starts with the same ones.
         split: a ``ws`` server with ``ws.split``: ``gateways`` gateway processes hold the
             WebSockets, the ``workers`` are business workers.
+        reuse_port: one listening socket per worker (per gateway when split), all bound to
+            the port with ``SO_REUSEPORT``, so the kernel spreads new connections evenly.
     """
 
     kind: ServerKind
@@ -76,6 +78,15 @@ class ServerSettings:
     overrides: Mapping[str, Any] = field(default_factory=dict)
     split: bool = False
     gateways: int = 1
+    reuse_port: bool = False
+
+    @property
+    def listeners(self) -> int:
+        """How many listening sockets the master binds: one per process that accepts with
+        ``reuse_port``, else one shared by all."""
+        if not self.reuse_port:
+            return 1
+        return self.gateways if self.split else self.workers
 
     @property
     def app_dir(self) -> Path:
@@ -133,6 +144,7 @@ class ServerSettings:
             overrides=given,
             split=kind.name == "ws" and config.get("ws.split", False, type=bool),
             gateways=config.get("ws.gateways", 1, type=int) if kind.name == "ws" else 1,
+            reuse_port=option("reuse_port", False, bool),
         )
         settings.check()
         return settings

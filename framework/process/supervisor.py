@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from framework.errors import describe
@@ -30,11 +31,18 @@ log = logging.getLogger("swoop.master")
 
 
 def spawn_worker(
-    settings: ServerSettings, listener: socket.socket, slot: int, *, standby: bool = False
+    settings: ServerSettings,
+    listener: socket.socket,
+    slot: int,
+    *,
+    standby: bool = False,
+    all_listeners: Sequence[socket.socket] = (),
 ) -> WorkerProcess:
     """Start ``python -m framework.process.worker`` inheriting ``listener`` and a channel.
 
-    A ``standby`` worker imports the framework and waits for :meth:`WorkerProcess.activate`.
+    A ``standby`` worker imports the framework and waits for :meth:`WorkerProcess.activate`;
+    given ``all_listeners`` (one per slot, ``server.reuse_port``) it inherits them all and
+    keeps its slot's.
 
     Raises:
         OSError: the interpreter could not be started.
@@ -48,8 +56,10 @@ def spawn_worker(
         access_log=_access_log(settings),
         standby=standby,
         engine=settings.engine,
+        listen_fds=tuple(s.fileno() for s in all_listeners) if len(all_listeners) > 1 else (),
     )
-    worker = _start(settings, listener, slot, "framework.process.worker", spec)
+    inherited = list(all_listeners) if spec.listen_fds else [listener]
+    worker = _start(settings, inherited, slot, "framework.process.worker", spec)
     if standby:
         worker.state = "standby"
     return worker
@@ -74,7 +84,7 @@ def spawn_gateway(
         socket=path,
         access_log=_access_log(settings),
     )
-    worker = _start(settings, listener, index, "framework.process.gateway", spec)
+    worker = _start(settings, [listener], index, "framework.process.gateway", spec)
     worker.role = "gateway"
     return worker
 
@@ -86,7 +96,11 @@ def _access_log(settings: ServerSettings) -> str | None:
 
 
 def _start(
-    settings: ServerSettings, listener: socket.socket, slot: int, module: str, spec: Any
+    settings: ServerSettings,
+    listeners: Sequence[socket.socket],
+    slot: int,
+    module: str,
+    spec: Any,
 ) -> WorkerProcess:
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     spec = dataclasses.replace(spec, channel_fd=child.fileno())
@@ -94,7 +108,7 @@ def _start(
     try:
         proc = subprocess.Popen(
             [sys.executable, "-m", module, spec.to_json()],
-            pass_fds=(listener.fileno(), child.fileno()),
+            pass_fds=(*(s.fileno() for s in listeners), child.fileno()),
             cwd=settings.app_dir,
             stdin=subprocess.DEVNULL,
             env=env,

@@ -64,13 +64,16 @@ class WorkerSpec:
     access_log: str | None  # a file, "-" for stdout, or None for no access log
     standby: bool = False  # import the framework, then wait for {"type": "boot", "slot": n}
     engine: str = "hypercorn"  # the engine a standby imports in advance
+    #: a standby with server.reuse_port inherits every slot's socket and keeps its slot's
+    listen_fds: tuple[int, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps({f: getattr(self, f) for f in self.__dataclass_fields__})
 
     @classmethod
     def from_json(cls, text: str) -> WorkerSpec:
-        return cls(**json.loads(text))
+        data = json.loads(text)
+        return cls(**{**data, "listen_fds": tuple(data.get("listen_fds", ()))})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -83,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if slot is None:
             return 0  # the master stopped, or never needed us
         spec = dataclasses.replace(spec, slot=slot, standby=False)
+        if spec.listen_fds:
+            spec = _keep_slot_socket(spec)
     configure_child_logging(f"{spec.kind} worker {spec.slot}", spec.access_log)
     try:
         app, engine, options, meter = _boot(spec)
@@ -101,6 +106,16 @@ def main(argv: list[str] | None = None) -> int:
     backend = {"use_uvloop": engine.use_uvloop}
     anyio.run(worker.run, backend="asyncio", backend_options=backend)
     return worker.exit_code
+
+
+def _keep_slot_socket(spec: WorkerSpec) -> WorkerSpec:
+    """Of the sockets a standby inherited (one per slot), keep the slot's, close the rest."""
+    fds = spec.listen_fds
+    mine = fds[spec.slot % len(fds)]
+    for fd in fds:
+        if fd != mine:
+            os.close(fd)
+    return dataclasses.replace(spec, listen_fd=mine, listen_fds=())
 
 
 def _dir(spec: WorkerSpec) -> Path:

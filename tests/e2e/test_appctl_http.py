@@ -11,8 +11,10 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -267,4 +269,68 @@ def test_watch_reloads_when_a_file_changes(server: Server) -> None:
     log = (server.app_dir / "runtime" / "logs" / "http.log").read_text()
     assert "changed: app/controller/home.py" in log
     assert server.run("stop").returncode == 0
+    assert_stopped(server)
+
+
+def listening_sockets(port: int) -> int:
+    """How many sockets listen on 127.0.0.1:``port`` (Linux ``/proc/net/tcp``, state 0A)."""
+    wanted = f"0100007F:{port:04X}"
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(1 for line in lines if line.split()[1] == wanted and line.split()[3] == "0A")
+
+
+def test_reuse_port_spreads_connections_and_reloads_without_failures(server: Server) -> None:
+    config = server.app_dir / "config" / "server.py"
+    config.write_text(config.read_text() + "\nreuse_port = True\n")
+    started = server.start()
+    assert started.returncode == 0, started.stderr
+
+    assert listening_sockets(server.port) == 2  # one per worker, on the same port
+
+    held: list[socket.socket] = []
+    try:
+        for _ in range(40):  # the kernel hashes each new connection to one worker's socket
+            conn = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            held.append(conn)
+        counts = wait_for(
+            lambda: (
+                len(c := [row["connections"] for row in server.status()["rows"]]) == 2
+                and sum(c) >= 40
+                and c
+            )
+        )
+        assert min(counts) > 0, counts  # both workers accept, not the first one awake
+    finally:
+        for conn in held:
+            conn.close()
+
+    failures: list[str] = []
+    stop = threading.Event()
+
+    def new_connections() -> None:  # each request on a fresh connection, through the reload
+        while not stop.is_set():
+            try:
+                assert fresh_get(server.url).status_code == 200
+            except Exception as exc:  # every failure is reported below
+                failures.append(repr(exc))
+
+    loop = threading.Thread(target=new_connections)
+    loop.start()
+    try:
+        time.sleep(0.5)
+        home(server).write_text(home(server).read_text().replace(OLD, NEW))
+        reloaded = server.run("reload")
+        assert reloaded.returncode == 0, reloaded.stderr
+        wait_for(lambda: fresh_get(server.url).json()["framework"] == "swoop, reloaded")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        loop.join(timeout=15)
+    assert failures == []
+    assert len(server.worker_pids()) == 2
+
+    stopped = server.run("stop")
+    assert stopped.returncode == 0, stopped.stderr
     assert_stopped(server)
