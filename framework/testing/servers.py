@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from urllib.parse import urlsplit
 
 import anyio
 from anyio.from_thread import start_blocking_portal
@@ -22,7 +23,7 @@ from framework.server.engine import Engine, EngineOptions, engine_named, raise_u
 from framework.server.sockets import bind_tcp, endpoint
 from framework.server.typing import AnyASGIApp
 
-__all__ = ["serve_asgi", "serve_asgi_in_thread"]
+__all__ = ["raw_http_request", "serve_asgi", "serve_asgi_in_thread"]
 
 # Beyond the grace period the engine cancels what is left; this covers lifespan shutdown.
 _STOP_SLACK = 5.0
@@ -102,3 +103,29 @@ def serve_asgi_in_thread(
         ) as url,
     ):
         yield url
+
+
+async def raw_http_request(
+    url: str, target: str, *, method: str = "GET", headers: str = ""
+) -> tuple[int, bytes]:
+    """Send one HTTP/1.1 request with its target exactly as written (``/../x``,
+    ``//host/``: what httpx would normalise) to the server at ``url``; return the status
+    and the body.
+
+    Args:
+        headers: extra header lines, each ending with ``\r\n``.
+    """
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
+        head = f"{method} {target} HTTP/1.1\r\nHost: test\r\n{headers}Connection: close\r\n\r\n"
+        await stream.send(head.encode("latin-1"))
+        data = b""
+        with anyio.fail_after(10):
+            while True:
+                try:
+                    data += await stream.receive()
+                except (anyio.EndOfStream, anyio.BrokenResourceError):
+                    break
+    status_line, _, rest = data.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]

@@ -9,9 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import anyio
 import httpx
 import pytest
 
@@ -26,7 +24,7 @@ from framework.http import (
     request_mapping,
     url_for,
 )
-from framework.testing.servers import serve_asgi
+from framework.testing.servers import raw_http_request, serve_asgi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
@@ -115,24 +113,6 @@ async def client(url: str) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def raw_request(url: str, target: str, method: str = "GET") -> tuple[int, bytes]:
-    """Send a request line exactly as written; return the status and the body."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
-        head = f"{method} {target} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n"
-        await stream.send(head.encode("latin-1"))
-        data = b""
-        with anyio.fail_after(10):
-            while True:
-                try:
-                    data += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    break
-    status_line, _, rest = data.partition(b"\r\n")
-    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
-
-
 async def test_converters_and_specificity(client: httpx.AsyncClient) -> None:
     assert (await client.get("/users/7")).json() == {"by": "id", "id": 7}
     assert (await client.get("/users/ada")).json() == {"by": "name", "name": "ada"}
@@ -186,7 +166,7 @@ async def test_trailing_slash_redirects(client: httpx.AsyncClient) -> None:
 
 
 async def test_redirect_never_leaves_the_site(url: str) -> None:
-    status, _ = await raw_request(url, "//evil.example/")
+    status, _ = await raw_http_request(url, "//evil.example/")
     assert status in (308, 404)
     async with httpx.AsyncClient(base_url=url) as client:
         response = await client.get("/users//evil.example/")
@@ -216,14 +196,14 @@ async def test_static_files(client: httpx.AsyncClient) -> None:
     ],
 )
 async def test_traversal_attempts_are_404(url: str, target: str) -> None:
-    status, body = await raw_request(url, target)
+    status, body = await raw_http_request(url, target)
     assert status in (400, 404)
     assert b"top secret" not in body
 
 
 async def test_absolute_form_target_does_not_escape(url: str, public: Path) -> None:
     secret = public.parent / "secret.txt"
-    status, body = await raw_request(url, str(secret))
+    status, body = await raw_http_request(url, str(secret))
     assert status in (400, 404) and b"top secret" not in body
 
 

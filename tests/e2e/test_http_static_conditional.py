@@ -8,15 +8,13 @@ import email.utils
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import anyio
 import httpx
 import pytest
 
 from framework import Application, bean
 from framework.http import FileResponse, asgi_app, controller, get
-from framework.testing.servers import serve_asgi
+from framework.testing.servers import raw_http_request, serve_asgi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
@@ -215,27 +213,9 @@ async def test_other_methods_ignore_preconditions(client: httpx.AsyncClient) -> 
     assert response.status_code == 404  # static files answer GET and HEAD only
 
 
-async def raw_request(url: str, target: str, headers: str) -> tuple[int, bytes]:
-    """Send a request line exactly as written; return the status and the body."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
-        head = f"GET {target} HTTP/1.1\r\nHost: test\r\n{headers}Connection: close\r\n\r\n"
-        await stream.send(head.encode("latin-1"))
-        data = b""
-        with anyio.fail_after(10):
-            while True:
-                try:
-                    data += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    break
-    status_line, _, rest = data.partition(b"\r\n")
-    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
-
-
 @pytest.mark.parametrize("target", ["/../secret.txt", "/%2e%2e/secret.txt", "/..%5csecret.txt"])
 @pytest.mark.parametrize("headers", ["If-None-Match: *\r\n", "Range: bytes=0-3\r\n"])
 async def test_traversal_still_refused(url: str, target: str, headers: str) -> None:
-    status, body = await raw_request(url, target, headers)
+    status, body = await raw_http_request(url, target, headers=headers)
     assert status in (400, 404)
     assert b"top" not in body
