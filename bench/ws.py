@@ -137,30 +137,12 @@ def raw_app() -> Any:
 
 def swoop_app() -> Any:
     from framework import Application
-    from framework.websocket import (
-        Gateway,
-        WebSocketExtension,
-        message_mapping,
-        ws_asgi_app,
-        ws_controller,
-        ws_module,
-    )
+    from framework.websocket import WebSocketExtension, ws_asgi_app
 
-    @ws_controller("")
-    class Blast:
-        def __init__(self, gateway: Gateway) -> None:
-            self.gateway = gateway
-
-        @message_mapping("blast")
-        async def blast(self, data: str) -> str | None:
-            if data.startswith("B"):
-                await self.gateway.send_to_all(data[1:])
-                return None
-            return data
-
-    @ws_module("/", controllers=[Blast], parser="raw", default_command="blast")
-    class BlastModule:
-        pass
+    # the same handler as the appctl points' module, served at "/" here
+    blast: dict[str, Any] = {}
+    exec(compile(BLAST_MODULE.replace('"/blast"', '"/"'), "<blast>", "exec"), blast)
+    Blast, BlastModule = blast["Blast"], blast["BlastModule"]
 
     ws: dict[str, Any] = {}
     if os.environ.get("BENCH_WS_BUS"):  # a --hosts point: this process is one host
