@@ -84,19 +84,17 @@ class MutableHeaders(MutableMapping[str, str]):
         raise KeyError(name)
 
     def __setitem__(self, name: str, value: str) -> None:
-        key = _KEYS.get(name)
-        if key is None:
-            key = _key(name)
-        encoded = value.encode("latin-1")
+        key = _KEYS.get(name) or _key(name)
+        pair = (key, value.encode("latin-1"))
         raw = self.raw
-        i = 0
         for k, _ in raw:
             if k == key:
-                raw[i] = (key, encoded)
-                raw[i + 1 :] = [(k2, v2) for k2, v2 in raw[i + 1 :] if k2 != key]
-                return
-            i += 1
-        raw.append((key, encoded))
+                break
+        else:  # the common case: a new name
+            raw.append(pair)
+            return
+        first = next(i for i, (k, _) in enumerate(raw) if k == key)
+        raw[first:] = [pair, *((k, v) for k, v in raw[first + 1 :] if k != key)]
 
     def __delitem__(self, name: str) -> None:
         key = name.lower().encode("latin-1")

@@ -100,7 +100,12 @@ class Response:
 
     ``headers`` is a mutable view (``response.headers["x-a"] = "1"``); assigning ``body``
     updates ``Content-Length``.
+
+    The in-memory responses keep their state in slots (every request behind a middleware
+    builds one); subclasses without ``__slots__`` may add attributes as usual.
     """
+
+    __slots__ = ("_body", "_media_type", "raw_headers", "status_code")
 
     media_type: ClassVar[str | None] = None
     charset: ClassVar[str] = "utf-8"
@@ -231,17 +236,23 @@ class Response:
 class PlainTextResponse(Response):
     """``text/plain; charset=utf-8``."""
 
+    __slots__ = ()
+
     media_type = "text/plain"
 
 
 class HTMLResponse(Response):
     """``text/html; charset=utf-8``."""
 
+    __slots__ = ()
+
     media_type = "text/html"
 
 
 class JSONResponse(Response):
     """``application/json``; ``content`` is any value :func:`dumps` accepts."""
+
+    __slots__ = ()
 
     media_type = "application/json"
 
