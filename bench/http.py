@@ -4,14 +4,17 @@
                          [--engines hypercorn,uvicorn] [--apps raw,starlette,fastapi,litestar,swoop]
 
 Each point runs ONE server process (an engine on one inherited socket, as a Swoop worker does)
-pinned to core 0, and ``wrk -t1`` pinned to core 1. A point whose app cannot be imported is
-skipped with a note. Every server process is stopped by its PID (SIGTERM, then SIGKILL).
-See bench/README.md.
+pinned to core 0, and ``wrk -t1`` pinned to core 1. The servers of one engine all run at once
+(idle ones cost nothing) and ``--repeat N`` makes N rounds over them, each point's best run
+counting, so a slow spell of the machine hits every point of a comparison alike. A point
+whose app cannot be imported is skipped with a note. Every server process is stopped by its
+PID (SIGTERM, then SIGKILL). See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import select
@@ -20,7 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -161,8 +164,13 @@ class Result:
     note: str = ""
 
 
-def measure(engine: str, app: str, args: argparse.Namespace) -> Result | str:
-    """One point: start the server process, warm up, run wrk, stop the server."""
+@contextlib.contextmanager
+def started(engine: str, app: str) -> Iterator[str]:
+    """One point's server process, running until the block ends: yields its URL.
+
+    Raises:
+        Skip: the app could not be built, or the server did not start.
+    """
     from framework.server import bind_tcp, endpoint, make_inheritable
 
     sock = bind_tcp("127.0.0.1", 0)
@@ -177,13 +185,37 @@ def measure(engine: str, app: str, args: argparse.Namespace) -> Result | str:
             if line != "READY":
                 stderr.seek(0)
                 tail = stderr.read().decode(errors="replace").strip().splitlines()[-1:]
-                return line.removeprefix("SKIP ") or f"server did not start: {tail}"
-            if args.warmup > 0:
-                wrk(url, args.warmup, args.connections)
-            runs = [wrk(url, args.duration, args.connections) for _ in range(max(args.repeat, 1))]
-            return max((parse(engine, app, run) for run in runs), key=lambda r: r.rps)
+                raise Skip(line.removeprefix("SKIP ") or f"server did not start: {tail}")
+            yield url
         finally:
             stop(proc)
+
+
+class Skip(Exception):
+    """A point that cannot run here (its app is not installed, its server did not start)."""
+
+
+def measure_engine(engine: str, apps: list[str], args: argparse.Namespace) -> list[Result]:
+    """Every app of one engine: all servers started (idle ones cost nothing), each warmed up,
+    then ``--repeat`` rounds that run each app in turn, so a slow minute of the machine hits
+    every point of a comparison alike; the best run of each point counts."""
+    runs: dict[str, list[Result]] = {}
+    with contextlib.ExitStack() as stack:
+        urls: dict[str, str] = {}
+        for app in apps:
+            try:
+                urls[app] = stack.enter_context(started(engine, app))
+            except Skip as skip:
+                print(f"skipped {engine}/{app}: {skip}", flush=True)
+                continue
+            if args.warmup > 0:
+                wrk(urls[app], args.warmup, args.connections)
+        for _ in range(max(args.repeat, 1)):
+            for app, url in urls.items():
+                result = parse(engine, app, wrk(url, args.duration, args.connections))
+                print(f"measured {engine}/{app}: {result.rps:.0f} req/s", flush=True)
+                runs.setdefault(app, []).append(result)
+    return [max(results, key=lambda r: r.rps) for results in runs.values()]
 
 
 def _first_line(proc: subprocess.Popen[bytes], *, timeout: float) -> str:
@@ -261,7 +293,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per point")
     parser.add_argument("--warmup", type=int, default=2, help="warm-up seconds (0: none)")
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--repeat", type=int, default=1, help="runs per point; the best counts")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds over the points; each point's best counts"
+    )
     parser.add_argument("--engines", default=",".join(ENGINES))
     parser.add_argument("--apps", default=",".join(APPS))
     parser.add_argument("--serve", nargs=2, metavar=("ENGINE", "APP"), help=argparse.SUPPRESS)
@@ -270,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(*args.serve, fd=args.fd)
         return 0
-    engines, apps = args.engines.split(","), args.apps.split(",")
+    engines, apps = args.engines.split(","), list(dict.fromkeys(args.apps.split(",")))
     unknown = sorted(set(engines) - set(ENGINES)) + sorted(set(apps) - set(APPS))
     if unknown:
         parser.error(f"unknown engine/app {unknown}; engines: {ENGINES}, apps: {APPS}")
@@ -282,17 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     pinning = (
         f"server on core {SERVER_CORE}, wrk on core {WRK_CORE}" if _can_pin() else "no pinning"
     )
-    setup = f"wrk -t1 -c{args.connections} -d{args.duration}s --latency, best of {args.repeat}"
+    setup = f"wrk -t1 -c{args.connections} -d{args.duration}s --latency"
+    setup += f", best of {args.repeat} rounds"
     print(f"{setup}; {pinning}; {_load()}")
-    results = []
-    for engine in engines:
-        for app in apps:
-            outcome = measure(engine, app, args)
-            if isinstance(outcome, str):
-                print(f"skipped {engine}/{app}: {outcome}", flush=True)
-            else:
-                print(f"measured {engine}/{app}: {outcome.rps:.0f} req/s", flush=True)
-                results.append(outcome)
+    results = [result for engine in engines for result in measure_engine(engine, apps, args)]
     print()
     print(table(results))
     print(f"at the end: {_load()} (other work on these cores skews the numbers)")
