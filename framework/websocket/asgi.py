@@ -177,11 +177,12 @@ class WebSocketApp:
         settings = self.settings
         max_size, rate, burst = settings.max_message_size, settings.rate_limit, settings.rate_burst
         burst = burst or rate
+        open_, time = ConnectionState.OPEN, loop.time
         while True:
             message = await receive()
             if message["type"] != "websocket.receive":
                 if message["type"] == "websocket.disconnect":
-                    if conn.state is ConnectionState.OPEN:  # the client closed
+                    if conn.state is open_:  # the client closed
                         conn.close_code = message.get("code") or 1005
                         conn.close_reason = message.get("reason") or ""
                     return
@@ -191,9 +192,9 @@ class WebSocketApp:
                 frame = message.get("bytes")
                 if frame is None:
                     continue
-            if conn.state is not ConnectionState.OPEN:
+            if conn.state is not open_:
                 continue  # closing: drain until the engine reports the disconnect
-            now = conn.last_seen = loop.time()
+            now = conn.last_seen = time()
             conn.missed_pings = 0
             if len(frame) > max_size or (
                 len(frame) * 4 > max_size and type(frame) is str and len(frame.encode()) > max_size

@@ -89,7 +89,15 @@ def _whole_data(name: str, hint: Any, default: Any, text: bool) -> Extract:
             return None if default is MISSING else default
         return run(data)
 
-    return extract
+    if plain is not str:
+        return extract
+
+    def text_data(conn: Connection, msg: Message | None) -> Any:
+        # a text frame for a ``str`` parameter, the common case, needs no conversion
+        data = None if msg is None else msg.data
+        return data if type(data) is str else extract(conn, msg)
+
+    return text_data
 
 
 def _data_field(name: str, hint: Any, default: Any, text: bool) -> Extract:

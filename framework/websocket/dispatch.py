@@ -21,6 +21,7 @@ status and body, ``None`` sends nothing.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,7 @@ import orjson
 from framework.container.container import Container
 from framework.http.errors import ExceptionHandlers, HTTPException
 from framework.websocket.connection import Connection
-from framework.websocket.parsers import Message, ProtocolError, encode_value
+from framework.websocket.parsers import Message, ProtocolError, RawParser, encode_value
 from framework.websocket.routing import CompiledModule, Handler
 
 __all__ = ["Dispatcher"]
@@ -80,10 +81,12 @@ class Dispatcher:
         self._errors = errors
         self._container = container
         self._scoped = container.has_request_beans
-        #: what the receive loop calls per message: without request beans, one coroutine less
-        self.entry: Callable[[Connection, str | bytes], Awaitable[None]] = (
-            self.__call__ if self._scoped else self._run
-        )
+        #: what the receive loop calls per message: without request beans, one coroutine less,
+        #: and for a raw module (every frame goes to one handler) no decoding or lookup
+        self.entry: Callable[[Connection, str | bytes], Awaitable[None]] = self.__call__
+        if not self._scoped:
+            whole = self._whole_frames()
+            self.entry = self._run if whole is None else self._frames_to(whole)
 
     async def __call__(self, conn: Connection, frame: str | bytes) -> None:
         if self._scoped:
@@ -94,7 +97,7 @@ class Dispatcher:
 
     async def _run(self, conn: Connection, frame: str | bytes) -> None:
         if self._message is not None:
-            await self._raw(conn, frame, self._message)
+            await self._raw(self._message, conn, frame)
             return
         try:
             msg = self._parser.decode(frame)
@@ -135,7 +138,20 @@ class Dispatcher:
         if not conn.reply_now(reply):
             await conn.reply(reply)
 
-    async def _raw(self, conn: Connection, frame: str | bytes, handler: Handler) -> None:
+    def _whole_frames(self) -> Handler | None:
+        """The one handler every frame goes to undecoded: ``@on_message``, or the command
+        the raw parser routes every frame to (its ``""``, else the default); else ``None``."""
+        if self._message is not None:
+            return self._message
+        if type(self._parser) is RawParser:
+            return self._commands.get("", self._default)
+        return None
+
+    def _frames_to(self, handler: Handler) -> Callable[[Connection, str | bytes], Awaitable[None]]:
+        # _raw itself with the handler bound: the receive loop awaits it, no coroutine between
+        return functools.partial(self._raw, handler)
+
+    async def _raw(self, handler: Handler, conn: Connection, frame: str | bytes) -> None:
         msg = Message("", frame, None)
         try:
             result = handler.invoke(conn, msg)
