@@ -153,19 +153,32 @@ def _chained(
         except Exception as exc:
             return await errors.response(exc, lambda: request)
 
-    return chain_runner(compose(processes, terminal), errors, max_body_size)
+    return chain_runner(processes, terminal, errors, max_body_size)
 
 
-def chain_runner(chain: CallNext, errors: ExceptionHandlers, max_body_size: int) -> Run:
-    """Run a middleware chain with a new :class:`Request`; a failing middleware gives an
-    error response too."""
+def chain_runner(
+    processes: Sequence[Process], terminal: CallNext, errors: ExceptionHandlers, max_body_size: int
+) -> Run:
+    """Run ``processes`` around ``terminal`` with a new :class:`Request`; a failing
+    middleware gives an error response too."""
+    if not processes:
+        return _chain_run(None, terminal, errors, max_body_size)
+    # the outermost middleware is called here directly: one call less per request
+    return _chain_run(processes[0], compose(processes[1:], terminal), errors, max_body_size)
 
+
+def _chain_run(
+    first: Process | None, call_next: CallNext, errors: ExceptionHandlers, max_body_size: int
+) -> Run:
     async def run(scope: dict[str, Any], receive: Any, send: Any, params: dict[str, Any]) -> None:
         request = Request(scope, receive, params, max_body_size)
         try:
             if declares_too_large(scope, max_body_size):
                 raise body_too_large(max_body_size)
-            response = await chain(request)
+            if first is None:
+                response = await call_next(request)
+            else:
+                response = await first(request, call_next)
         except Exception as exc:
             response = await errors.response(exc, lambda: request)
         if type(response).__call__ is not _SEND_WHOLE:

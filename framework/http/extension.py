@@ -33,7 +33,6 @@ from framework.http.errors import ExceptionHandlers
 from framework.http.marks import ControllerMark, ExceptionHandlerMark, RouteMark, default_prefix
 from framework.http.middleware import (
     CallNext,
-    compose,
     declared_middleware,
     resolve_middleware,
     unique,
@@ -239,7 +238,7 @@ def _miss_runner(
             except Exception as exc:
                 return await errors.response(exc, lambda: request)
 
-        return chain_runner(compose(processes, terminal), errors, max_body)
+        return chain_runner(processes, terminal, errors, max_body)
 
     return make
 

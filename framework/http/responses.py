@@ -75,6 +75,7 @@ def _content_type(media_type: str, charset: str) -> bytes:
     return media_type.encode("latin-1")
 
 
+_new = object.__new__
 _TEXT_TYPE = _content_type("text/plain", "utf-8")
 _JSON_TYPE = _content_type("application/json", "utf-8")
 
@@ -127,21 +128,6 @@ class Response:
         )
         self._complete_headers(bool(headers))
 
-    @classmethod
-    def _ready(cls, body: bytes, status_code: int, content_type: bytes) -> Response:
-        """A response with only ``Content-Type`` and ``Content-Length``, built without the
-        general ``__init__``: the renderer's path for plain ``str``/``dict``/``list`` results
-        behind middleware, where every request builds one."""
-        response = cls.__new__(cls)
-        response.status_code = status_code
-        response._media_type = cls.media_type
-        response._body = body
-        response.raw_headers = [
-            (b"content-type", content_type),
-            (b"content-length", b"%d" % len(body)),
-        ]
-        return response
-
     def render(self, content: Any) -> bytes:
         if content is None:
             return b""
@@ -191,7 +177,9 @@ class Response:
 
     @property
     def headers(self) -> MutableHeaders:
-        return MutableHeaders(self.raw_headers)
+        view = _new(MutableHeaders)  # MutableHeaders(raw) without its __init__ call
+        view.raw = self.raw_headers
+        return view
 
     def set_cookie(
         self,
@@ -462,7 +450,7 @@ class Renderer:
     def __init__(self, status_code: int | None = None, headers: Mapping[str, str] | None = None):
         self.status_code = status_code
         self.headers = dict(headers or {})
-        # no route headers and a status that is not "no body": the common case gets _ready()
+        # no route headers and a status that is not "no body": the common case below
         self._status = status_code or 200
         self._plain = not self.headers and self._status not in _NO_BODY_STATUS
 
@@ -473,11 +461,22 @@ class Renderer:
             TypeError: ``result`` cannot be rendered (the caller turns it into a 500).
         """
         kind = type(result)
-        if self._plain:
+        if self._plain and (kind is str or kind is dict or kind is list):
+            # built field by field, without the general __init__: behind a middleware every
+            # request builds one, and this is the common case
+            response: Response
             if kind is str:
-                return PlainTextResponse._ready(result.encode(), self._status, _TEXT_TYPE)
-            if kind is dict or kind is list:
-                return JSONResponse._ready(dumps(result), self._status, _JSON_TYPE)
+                response, body, content_type = _new(PlainTextResponse), result.encode(), _TEXT_TYPE
+            else:
+                response, body, content_type = _new(JSONResponse), dumps(result), _JSON_TYPE
+            response.status_code = self._status
+            response._media_type = response.media_type
+            response._body = body
+            response.raw_headers = [
+                (b"content-type", content_type),
+                (b"content-length", b"%d" % len(body)),
+            ]
+            return response
         if isinstance(result, Response):
             return result
         if kind is tuple:
