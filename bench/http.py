@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import re
 import select
@@ -162,11 +163,13 @@ class Result:
     rps: float
     p99_ms: float
     note: str = ""
+    #: the server process's CPU time (user + system) per request, in microseconds
+    cpu_us: float = float("nan")
 
 
 @contextlib.contextmanager
-def started(engine: str, app: str) -> Iterator[str]:
-    """One point's server process, running until the block ends: yields its URL.
+def started(engine: str, app: str) -> Iterator[tuple[str, int]]:
+    """One point's server process, running until the block ends: yields its URL and PID.
 
     Raises:
         Skip: the app could not be built, or the server did not start.
@@ -186,7 +189,7 @@ def started(engine: str, app: str) -> Iterator[str]:
                 stderr.seek(0)
                 tail = stderr.read().decode(errors="replace").strip().splitlines()[-1:]
                 raise Skip(line.removeprefix("SKIP ") or f"server did not start: {tail}")
-            yield url
+            yield url, proc.pid
         finally:
             stop(proc)
 
@@ -198,24 +201,51 @@ class Skip(Exception):
 def measure_engine(engine: str, apps: list[str], args: argparse.Namespace) -> list[Result]:
     """Every app of one engine: all servers started (idle ones cost nothing), each warmed up,
     then ``--repeat`` rounds that run each app in turn, so a slow minute of the machine hits
-    every point of a comparison alike; the best run of each point counts."""
+    every point of a comparison alike. Each point reports its best req/s and its lowest
+    server CPU time per request (each from its own run)."""
     runs: dict[str, list[Result]] = {}
     with contextlib.ExitStack() as stack:
-        urls: dict[str, str] = {}
+        servers: dict[str, tuple[str, int]] = {}
         for app in apps:
             try:
-                urls[app] = stack.enter_context(started(engine, app))
+                servers[app] = stack.enter_context(started(engine, app))
             except Skip as skip:
                 print(f"skipped {engine}/{app}: {skip}", flush=True)
                 continue
             if args.warmup > 0:
-                wrk(urls[app], args.warmup, args.connections)
+                wrk(servers[app][0], args.warmup, args.connections)
         for _ in range(max(args.repeat, 1)):
-            for app, url in urls.items():
-                result = parse(engine, app, wrk(url, args.duration, args.connections))
-                print(f"measured {engine}/{app}: {result.rps:.0f} req/s", flush=True)
+            for app, (url, pid) in servers.items():
+                before = cpu_seconds(pid)
+                output = wrk(url, args.duration, args.connections)
+                cpu_us = (cpu_seconds(pid) - before) / requests(output) * 1e6
+                result = dataclasses.replace(parse(engine, app, output), cpu_us=cpu_us)
+                print(
+                    f"measured {engine}/{app}: {result.rps:.0f} req/s, "
+                    f"{result.cpu_us:.1f} us CPU/request",
+                    flush=True,
+                )
                 runs.setdefault(app, []).append(result)
-    return [max(results, key=lambda r: r.rps) for results in runs.values()]
+    return [
+        dataclasses.replace(
+            max(results, key=lambda r: r.rps), cpu_us=min(r.cpu_us for r in results)
+        )
+        for results in runs.values()
+    ]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process ``pid`` so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def requests(output: str) -> int:
+    """How many requests ``wrk`` completed."""
+    found = re.search(r"(\d+) requests in", output)
+    if found is None:
+        raise RuntimeError(f"cannot parse wrk output:\n{output}")
+    return int(found.group(1))
 
 
 def _first_line(proc: subprocess.Popen[bytes], *, timeout: float) -> str:
@@ -274,11 +304,20 @@ def _can_pin() -> bool:
 
 
 def table(results: list[Result]) -> str:
-    raw = {r.engine: r.rps for r in results if r.app == "raw"}
-    lines = [f"{'engine':<10} {'app':<10} {'req/s':>9} {'p99 ms':>8} {'vs raw':>7}  note"]
+    raw = {r.engine: r for r in results if r.app == "raw"}
+    lines = [
+        f"{'engine':<10} {'app':<10} {'req/s':>9} {'p99 ms':>8} {'vs raw':>7}"
+        f" {'CPU us/req':>11} {'vs raw':>7}  note"
+    ]
     for r in results:
-        ratio = f"{r.rps / raw[r.engine]:.2f}" if r.engine in raw else "-"
-        line = f"{r.engine:<10} {r.app:<10} {r.rps:>9.0f} {r.p99_ms:>8.2f} {ratio:>7}  {r.note}"
+        peer = raw.get(r.engine)
+        ratio = f"{r.rps / peer.rps:.2f}" if peer else "-"
+        # the raw app's CPU per request over this one's: the req/s ratio on a core of its own
+        cpu_ratio = f"{peer.cpu_us / r.cpu_us:.2f}" if peer else "-"
+        line = (
+            f"{r.engine:<10} {r.app:<10} {r.rps:>9.0f} {r.p99_ms:>8.2f} {ratio:>7}"
+            f" {r.cpu_us:>11.1f} {cpu_ratio:>7}  {r.note}"
+        )
         lines.append(line.rstrip())
     on_uvicorn = {r.app: r.rps for r in results if r.engine == "uvicorn"}
     for peer in ("litestar", "fastapi"):
