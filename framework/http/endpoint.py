@@ -12,12 +12,14 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 from framework.http.binding import BindingPlan
+from framework.http.blank import blank_of
 from framework.http.errors import ExceptionHandlers
 from framework.http.middleware import CallNext, compose
-from framework.http.request import Request, body_too_large, declares_too_large
+from framework.http.request import Request, body_too_large
 from framework.http.responses import Renderer, Response, dumps
 
 __all__ = ["Run", "build_endpoint", "head_of"]
@@ -29,6 +31,7 @@ Process = Callable[[Request, CallNext], Awaitable[Response]]
 Invoke = Callable[[Request | None, dict[str, Any]], Any]
 
 _SEND_WHOLE = Response.__call__
+_new_request = blank_of(Request)
 _JSON = (b"content-type", b"application/json")
 _TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
@@ -98,9 +101,20 @@ def _direct(
         request = Request(scope, receive, params, max_body_size) if needs_request else None
         body: bytes | None = None
         try:
-            if declares_too_large(scope, max_body_size):
-                raise body_too_large(max_body_size)
-            result = handler(**params) if invoke is None else invoke(request, params)
+            # a declared body over the limit is refused before the handler runs, so a route
+            # that never reads its body still answers 413 (chunked bodies are counted as they
+            # are read); the loop is inlined here and below: a call costs more than the loop
+            for name, value in scope["headers"]:
+                if name == b"content-length":
+                    if value.isdigit() and int(value) > max_body_size:
+                        raise body_too_large(max_body_size)
+                    break
+            if invoke is not None:
+                result = invoke(request, params)
+            elif params:
+                result = handler(**params)
+            else:
+                result = handler()
             if awaits:
                 result = await result
             kind = type(result)
@@ -111,9 +125,9 @@ def _direct(
             else:
                 response = await _render(result, renderer)
         except Exception as exc:
-            response = await errors.response(
-                exc, lambda: request or Request(scope, receive, params, max_body_size)
-            )
+            # no lambda here: a closure would make these variables cells on every call
+            later = partial(Request, scope, receive, params, max_body_size)
+            response = await errors.response(exc, request or later)
         if body is None:
             await response(scope, receive, send)
             return
@@ -151,7 +165,7 @@ def _chained(
                     raise
             return renderer(await result)
         except Exception as exc:
-            return await errors.response(exc, lambda: request)
+            return await errors.response(exc, request)
 
     return chain_runner(processes, terminal, errors, max_body_size)
 
@@ -171,16 +185,21 @@ def _chain_run(
     first: Process | None, call_next: CallNext, errors: ExceptionHandlers, max_body_size: int
 ) -> Run:
     async def run(scope: dict[str, Any], receive: Any, send: Any, params: dict[str, Any]) -> None:
-        request = Request(scope, receive, params, max_body_size)
+        request = _new_request()  # Request(scope, receive, params, max_body_size), cheaper
+        request.scope, request.receive = scope, receive
+        request.path_params, request.max_body_size = params, max_body_size
         try:
-            if declares_too_large(scope, max_body_size):
-                raise body_too_large(max_body_size)
+            for name, value in scope["headers"]:  # the 413 check of _direct(), inlined
+                if name == b"content-length":
+                    if value.isdigit() and int(value) > max_body_size:
+                        raise body_too_large(max_body_size)
+                    break
             if first is None:
                 response = await call_next(request)
             else:
                 response = await first(request, call_next)
         except Exception as exc:
-            response = await errors.response(exc, lambda: request)
+            response = await errors.response(exc, request)
         if type(response).__call__ is not _SEND_WHOLE:
             await response(scope, receive, send)
             return
@@ -188,7 +207,7 @@ def _chain_run(
         start = {"type": "http.response.start", "status": response.status_code}
         start["headers"] = response.raw_headers
         await send(start)
-        await send({"type": "http.response.body", "body": response.body})
+        await send({"type": "http.response.body", "body": response._body})
 
     return run
 

@@ -162,15 +162,21 @@ class ExceptionHandlers:
         self._cache[exc_type] = found
         return found
 
-    async def response(self, exc: BaseException, request: Callable[[], Request]) -> Response:
+    async def response(
+        self, exc: BaseException, request: Request | Callable[[], Request]
+    ) -> Response:
         """The response for ``exc``; never raises (a failing handler gives a logged 500).
 
-        ``request`` builds the :class:`Request` only if a handler needs it.
+        ``request`` is the :class:`Request`, or a callable that builds it only if a handler
+        needs it (endpoints without middleware never build one otherwise).
         """
         handler = self.find(type(exc))
         if handler is not None:
             try:
-                args = (exc, request()) if handler.takes_request else (exc,)
+                if not handler.takes_request:
+                    args: tuple[Any, ...] = (exc,)
+                else:
+                    args = (exc, request() if callable(request) else request)
                 result = handler.function(*args)
                 if handler.is_async:
                     result = await result

@@ -236,7 +236,7 @@ def _miss_runner(
             try:
                 return http.miss_response(request)
             except Exception as exc:
-                return await errors.response(exc, lambda: request)
+                return await errors.response(exc, request)
 
         return chain_runner(processes, terminal, errors, max_body)
 

@@ -85,7 +85,8 @@ class MutableHeaders(MutableMapping[str, str]):
 
     def __setitem__(self, name: str, value: str) -> None:
         key = _KEYS.get(name) or _key(name)
-        pair = (key, value.encode("latin-1"))
+        # ASCII (nearly every value) encodes the same in UTF-8, whose codec needs no lookup
+        pair = (key, value.encode() if value.isascii() else value.encode("latin-1"))
         raw = self.raw
         for k, _ in raw:
             if k == key:

@@ -257,13 +257,3 @@ _UNSET: dict[str, Any] = {
 def body_too_large(limit: int) -> HTTPException:
     """The 413 for a body over ``limit`` bytes."""
     return HTTPException(413, f"request body is larger than the limit of {limit} bytes")
-
-
-def declares_too_large(scope: dict[str, Any], limit: int) -> bool:
-    """Whether the request's ``Content-Length`` is over ``limit``: checked before the handler
-    runs, so a route that never reads its body still answers 413 (chunked bodies are counted
-    as they are read)."""
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return value.isdigit() and int(value) > limit
-    return False

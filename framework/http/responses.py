@@ -31,6 +31,7 @@ import anyio
 import anyio.to_thread
 import orjson
 
+from framework.http.blank import blank_of
 from framework.http.conditional import Selection, select
 from framework.http.errors import HTTPException
 from framework.http.headers import Headers, MutableHeaders
@@ -75,7 +76,6 @@ def _content_type(media_type: str, charset: str) -> bytes:
     return media_type.encode("latin-1")
 
 
-_new = object.__new__
 _TEXT_TYPE = _content_type("text/plain", "utf-8")
 _JSON_TYPE = _content_type("application/json", "utf-8")
 
@@ -177,7 +177,7 @@ class Response:
 
     @property
     def headers(self) -> MutableHeaders:
-        view = _new(MutableHeaders)  # MutableHeaders(raw) without its __init__ call
+        view = _new_view()  # MutableHeaders(raw) without the call of its __init__
         view.raw = self.raw_headers
         return view
 
@@ -437,6 +437,12 @@ def _joined(headers: Headers, name: str) -> str | None:
     return ", ".join(values) if values else None
 
 
+# instances without the call of __init__, for the per-request path (see framework.http.blank)
+_new_view = blank_of(MutableHeaders)
+_new_text = blank_of(PlainTextResponse)
+_new_json = blank_of(JSONResponse)
+
+
 class Renderer:
     """Turns one route's return values into responses, with the route's status and headers.
 
@@ -466,9 +472,9 @@ class Renderer:
             # request builds one, and this is the common case
             response: Response
             if kind is str:
-                response, body, content_type = _new(PlainTextResponse), result.encode(), _TEXT_TYPE
+                response, body, content_type = _new_text(), result.encode(), _TEXT_TYPE
             else:
-                response, body, content_type = _new(JSONResponse), dumps(result), _JSON_TYPE
+                response, body, content_type = _new_json(), dumps(result), _JSON_TYPE
             response.status_code = self._status
             response._media_type = response.media_type
             response._body = body

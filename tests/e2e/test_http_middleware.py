@@ -307,3 +307,18 @@ async def test_cors(client: httpx.AsyncClient) -> None:
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
     )
     assert refused.status_code == 403
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+async def test_declared_body_over_the_limit_is_413_before_any_middleware(engine: str) -> None:
+    app = asgi_app(make_app(max_body_size=100))
+    async with serve_asgi(app, engine=engine) as url, httpx.AsyncClient(base_url=url) as c:
+        too_big = await c.post("/mw/cors", content=b"x" * 101)
+        assert too_big.status_code == 413
+        assert too_big.json()["code"] == 413
+        assert "x-out" not in too_big.headers  # refused before the chain ran
+        # at the limit, the chain and the route run as usual
+        fits = await c.post("/mw/cors", content=b"x" * 100)
+        assert fits.status_code == 200
+        assert fits.text == "cors"
+        assert fits.headers.get_list("x-out") == ["CtlC", "CtlB", "CtlA", "GlobalB", "GlobalA"]
