@@ -15,8 +15,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import Any
 
+from framework.blank import blank_of
 from framework.http.binding import BindingPlan
-from framework.http.blank import blank_of
 from framework.http.errors import ExceptionHandlers
 from framework.http.middleware import CallNext, compose
 from framework.http.request import Request, body_too_large

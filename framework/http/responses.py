@@ -31,7 +31,7 @@ import anyio
 import anyio.to_thread
 import orjson
 
-from framework.http.blank import blank_of
+from framework.blank import blank_of
 from framework.http.conditional import Selection, select
 from framework.http.errors import HTTPException
 from framework.http.headers import Headers, MutableHeaders
@@ -437,7 +437,7 @@ def _joined(headers: Headers, name: str) -> str | None:
     return ", ".join(values) if values else None
 
 
-# instances without the call of __init__, for the per-request path (see framework.http.blank)
+# instances without the call of __init__, for the per-request path (see framework.blank)
 _new_view = blank_of(MutableHeaders)
 _new_text = blank_of(PlainTextResponse)
 _new_json = blank_of(JSONResponse)

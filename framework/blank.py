@@ -1,10 +1,11 @@
 """Instances made without their class's ``__init__``, for the per-request path.
 
 On CPython 3.11 calling a class whose ``__init__`` is written in Python costs about as much
-as a whole small handler; ``object.__new__(cls)`` is hardly cheaper. The request path builds a
+as a whole small handler; ``object.__new__(cls)`` is hardly cheaper. The HTTP path builds a
 :class:`~framework.http.request.Request`, a response and a headers view per request behind
-middleware, and fills their few slots itself, so it asks :func:`blank_of` for a subclass that
-keeps ``object.__init__``: ``blank()`` is then a plain C-level instantiation.
+middleware, the WebSocket path a :class:`~framework.websocket.parsers.Message` per frame; they
+fill the few slots themselves, so they ask :func:`blank_of` for a subclass that keeps
+``object.__init__``: ``blank()`` is then a plain C-level instantiation.
 
 The subclass has the same name, qualified name and module as its class and adds no slot, so
 ``isinstance`` checks, ``repr`` and attribute access behave as for the class itself; only
