@@ -67,8 +67,7 @@ def count(kind: str, engine: str, app: str, requests: int) -> int:
         line = proc.stdout.readline().decode().strip()
         if line != "READY":
             raise RuntimeError(f"{engine}/{app} did not start: {line!r}")
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as client:
-            (_http if kind == "http" else _ws)(client, requests)
+        (_http if kind == "http" else _ws)(port, requests)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)
@@ -83,18 +82,35 @@ def count(kind: str, engine: str, app: str, requests: int) -> int:
     return int(found.group(1).replace(b",", b""))
 
 
-def _http(client: socket.socket, requests: int) -> None:
-    for _ in range(requests):
-        client.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
-        answer = b""
-        while HELLO not in answer:
-            chunk = client.recv(4096)
-            if not chunk:
-                raise RuntimeError("the server closed the connection")
-            answer += chunk
+def _http(port: int, requests: int) -> None:
+    client = socket.create_connection(("127.0.0.1", port), timeout=60)
+    try:
+        done = 0
+        while done < requests:
+            client.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+            answer = b""
+            while HELLO not in answer:
+                chunk = client.recv(4096)
+                if not chunk:
+                    break
+                answer += chunk
+            if HELLO in answer:
+                done += 1
+            elif answer:
+                raise RuntimeError(f"unexpected answer {answer[:60]!r}")
+            else:  # closed between requests (hypercorn: keep_alive_max_requests, 1000)
+                client.close()
+                client = socket.create_connection(("127.0.0.1", port), timeout=60)
+    finally:
+        client.close()
 
 
-def _ws(client: socket.socket, requests: int) -> None:
+def _ws(port: int, requests: int) -> None:
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as client:
+        _ws_echo(client, requests)
+
+
+def _ws_echo(client: socket.socket, requests: int) -> None:
     key = base64.b64encode(os.urandom(16)).decode()
     client.sendall(
         f"GET / HTTP/1.1\r\nHost: bench\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"

@@ -9,9 +9,10 @@ at the protocol behind the ASGI ``send`` callable:
 
 - Swoop's own protocol for Uvicorn (:class:`~framework.server.ws_protocol.WebSocketProtocol`)
   has such a writer, :meth:`~framework.server.ws_protocol.WebSocketProtocol.write_frame`;
-- Hypercorn's HTTP/1.1 ``WSStream`` gets a writer on its TCP server's transport, used
-  only while no write of the engine's own waits for the client to drain (its send lock is
-  free) and the transport holds less than 64 KiB, so frames keep their order;
+- Hypercorn's HTTP/1.1 ``WSStream`` runs on the connection of Swoop's hypercorn driver
+  (:class:`~framework.server.hypercorn_connection.HypercornConnection`), whose
+  ``write_frame`` writes only while no write of the engine's own waits for the client to
+  drain (the transport is below its 64 KiB high-water mark), so frames keep their order;
 - Uvicorn's ``WSProtocol`` (wsproto) gets a writer built here. Frames are never compressed
   (RSV1 clear), which is valid also when permessage-deflate was negotiated, and never
   fragmented, so wsproto's sending state is not affected.
@@ -34,10 +35,6 @@ DirectWrite = Callable[[bytes], bool]
 _UVICORN_WSPROTO = ("uvicorn.protocols.websockets.wsproto_impl", "WSProtocol")
 _HYPERCORN_WS = ("hypercorn.protocol.ws_stream", "WSStream")
 _HYPERCORN_H11 = ("hypercorn.protocol.h11", "H11Protocol")
-_HYPERCORN_TCP = ("hypercorn.asyncio.tcp_server", "TCPServer")
-#: Bytes waiting in a transport above which frames take the engine's path, which waits
-#: for the client to drain them (asyncio's default high-water mark).
-_HIGH_WATER = 64 * 1024
 
 
 def encode_frame(payload: str | bytes) -> bytes:
@@ -91,36 +88,17 @@ def _named(obj: Any, name: tuple[str, str]) -> bool:
 
 def _hypercorn_writer(stream: Any) -> DirectWrite | None:
     """Hypercorn's HTTP/1.1 WebSocket stream: ``WSStream.send`` -> ``H11Protocol.stream_send``
-    -> ``TCPServer.protocol_send``, which writes under a lock and then drains. A direct
-    write is safe when that lock is free (no engine write waits for a drain, so order is
-    kept), the stream is connected and not closed, and the transport is below its
-    high-water mark."""
+    -> the connection of Swoop's driver (:mod:`framework.server.hypercorn_connection`),
+    whose ``write_frame`` writes straight to its transport only while the stream is connected
+    and not closed and no write of the engine's own waits for the client to drain (the
+    transport is below its 64 KiB high-water mark), so frames keep their order."""
     try:
-        from hypercorn.protocol.ws_stream import ASGIWebsocketState
+        from framework.server.hypercorn_connection import HypercornConnection
 
         h11 = stream.send.__self__
-        server = h11.send.__self__
-        if not (_named(h11, _HYPERCORN_H11) and _named(server, _HYPERCORN_TCP)):
-            return None
-        lock, transport = server.send_lock, server.writer.transport
-        stream.closed  # noqa: B018  (the attributes the writer relies on)
-        stream.state  # noqa: B018
+        connection = h11.send.__self__
     except (AttributeError, ImportError):
         return None
-    connected = ASGIWebsocketState.CONNECTED
-    locked, is_closing, buffered = (
-        lock.locked,
-        transport.is_closing,
-        transport.get_write_buffer_size,
-    )
-    write = transport.write
-
-    def write_frame(frame: bytes) -> bool:
-        if stream.state is not connected or stream.closed or locked() or is_closing():
-            return False
-        if buffered() > _HIGH_WATER:
-            return False
-        write(frame)
-        return True
-
-    return write_frame
+    if not (_named(h11, _HYPERCORN_H11) and isinstance(connection, HypercornConnection)):
+        return None
+    return connection.write_frame

@@ -1,37 +1,34 @@
 """Hypercorn as a library: HTTP/1.1, h2c and WebSocket on pre-bound sockets.
 
-``hypercorn.asyncio.serve`` binds its own sockets, so this drives the function it delegates to,
-``worker_serve``, which accepts ready-made ones (Hypercorn's own workers use it that way).
-Hypercorn calls the shutdown trigger once every socket is accepting: that is when ``ready``
-fires. When the stop begins, Hypercorn closes the listening sockets, closes idle
-connections, waits ``graceful_timeout`` for the others, cancels what is left, then runs the
-lifespan shutdown.
+Hypercorn's protocols (h11, h2, WebSocket) and lifespan run under Swoop's own connection
+driver, :class:`~framework.server.hypercorn_driver.HypercornDriver`, in place of Hypercorn's
+``worker_serve``: one ``asyncio.Protocol`` per connection instead of a task over asyncio
+streams, which keeps an idle WebSocket several KiB smaller. ``ready`` fires once every
+socket is accepting. When the stop begins, the driver closes the listening sockets, closes
+idle connections, waits ``graceful_timeout`` for the others, cancels what is left, then runs
+the lifespan shutdown.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import cast
 
 import anyio
-from hypercorn.asyncio.run import worker_serve
-from hypercorn.config import Config, Sockets
-from hypercorn.typing import ASGIFramework
-from hypercorn.utils import LifespanFailureError, LifespanTimeoutError, wrap_app
+from hypercorn.config import Config
+from hypercorn.utils import LifespanFailureError, LifespanTimeoutError
 
 from framework.server.engine import (
     EngineOptions,
     LifespanStartupError,
     ShutdownTrigger,
-    answer_lifespan,
     close_all,
     serve_shielded,
 )
-from framework.server.typing import AnyASGIApp, ASGIApp, ASGIReceive, ASGISend, Scope
+from framework.server.hypercorn_driver import HypercornDriver
+from framework.server.typing import AnyASGIApp
 
 __all__ = ["HypercornEngine"]
 
@@ -56,27 +53,21 @@ class HypercornEngine:
     ) -> None:
         """Serve ``app`` on ``sockets`` until ``shutdown_trigger()`` returns (see ``Engine``)."""
         config = hypercorn_config(options)
-        served = app if options.lifespan else _without_lifespan(app)
-        wrapped = wrap_app(cast(ASGIFramework, served), config.wsgi_max_body_size, "asgi")
+        driver = HypercornDriver(app, config, lifespan=options.lifespan)
         stop, serving = anyio.Event(), anyio.Event()
 
-        async def trigger() -> None:  # Hypercorn calls it once every socket is accepting
+        async def trigger() -> None:  # the driver calls it once every socket is accepting
             serving.set()
             if ready is not None:
                 ready()
             await stop.wait()
 
-        def force() -> None:
-            config.graceful_timeout = 0.0
-
-        listeners = Sockets(secure_sockets=[], insecure_sockets=list(sockets), quic_sockets=[])
-        serve = partial(worker_serve, wrapped, config, sockets=listeners, shutdown_trigger=trigger)
         try:
             await serve_shielded(
-                partial(_balancing_cancel_requests, serve),
+                partial(driver.serve, sockets, shutdown_trigger=trigger),
                 stop=stop,
                 shutdown_trigger=shutdown_trigger,
-                force=force,
+                force=driver.force,
             )
         except (LifespanFailureError, LifespanTimeoutError) as exc:
             if serving.is_set():  # a failed shutdown is logged, as Uvicorn does
@@ -88,18 +79,6 @@ class HypercornEngine:
             ) from exc
         finally:
             close_all(sockets)
-
-
-async def _balancing_cancel_requests(serve: Callable[[], Awaitable[None]]) -> None:
-    # On Python 3.11, an asyncio.TaskGroup whose child fails while the group is exiting calls
-    # cancel() on the parent task and never uncancel() (fixed in 3.12). Hypercorn's stop does
-    # exactly that; the stale request would make anyio treat its own cancel scopes as foreign.
-    task = asyncio.current_task()
-    assert task is not None
-    requests = task.cancelling()
-    await serve()
-    while task.cancelling() > requests:
-        task.uncancel()
 
 
 def hypercorn_config(options: EngineOptions) -> Config:
@@ -118,14 +97,3 @@ def hypercorn_config(options: EngineOptions) -> Config:
     config.errorlog = logging.getLogger("hypercorn.error")
     config.accesslog = logging.getLogger("hypercorn.access") if options.access_log else None
     return config
-
-
-def _without_lifespan(app: AnyASGIApp) -> ASGIApp:
-    # Hypercorn always sends lifespan events; answering them here keeps them from the app.
-    async def wrapper(scope: Scope, receive: ASGIReceive, send: ASGISend) -> None:
-        if scope["type"] != "lifespan":
-            await app(scope, receive, send)
-            return
-        await answer_lifespan(receive, send)
-
-    return wrapper
