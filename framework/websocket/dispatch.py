@@ -154,10 +154,14 @@ class Dispatcher:
         return functools.partial(self._raw, handler)
 
     async def _raw(self, handler: Handler, conn: Connection, frame: str | bytes) -> None:
-        msg = _new_message()  # Message("", frame, None), cheaper
-        msg.cmd, msg.data, msg.ext = "", frame, None
         try:
-            result = handler.invoke(conn, msg)
+            takes_text = handler.takes_text
+            if takes_text is not None and type(frame) is str:
+                result = takes_text(frame)  # no Message, no conversion: see Handler
+            else:
+                msg = _new_message()  # Message("", frame, None), cheaper
+                msg.cmd, msg.data, msg.ext = "", frame, None
+                result = handler.invoke(conn, msg)
             if handler.is_async or inspect.isawaitable(result):
                 result = await result
             if result is not None:
@@ -165,7 +169,7 @@ class Dispatcher:
                 if not conn.reply_now(reply):
                     await conn.reply(reply)
         except Exception as exc:
-            await self._failed(conn, "", msg, exc)
+            await self._failed(conn, "", Message("", frame, None), exc)
 
     async def _failed(self, conn: Connection, cmd: str, msg: Message, exc: Exception) -> None:
         registered = self._errors.find(type(exc))

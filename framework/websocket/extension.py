@@ -30,7 +30,7 @@ from framework.http.errors import ExceptionHandlers
 from framework.http.extension import register_exception_handlers
 from framework.http.routing import Route, Router
 from framework.websocket.asgi import WebSocketApp
-from framework.websocket.binding import plan_handler
+from framework.websocket.binding import plan_handler, text_taker
 from framework.websocket.clientid import ClientIdFactory
 from framework.websocket.connection import CloseCode
 from framework.websocket.dispatch import Dispatcher
@@ -175,7 +175,10 @@ def _compile(
             where=handler.where,
             skip_first=skip_self,
         )
-        return Handler(invoke, is_async, handler.label)
+        takes_text = text_taker(
+            target, handler.function, hook=hook, path_names=path_names, skip_first=skip_self
+        )
+        return Handler(invoke, is_async, handler.label, takes_text)
 
     commands = {cmd: build(h, None) for cmd, h in spec.commands.items()}
     hooks = {hook: build(h, hook) for hook, h in spec.hooks.items()}

@@ -69,11 +69,17 @@ class ModuleSpec:
 
 @dataclass(frozen=True, slots=True)
 class Handler:
-    """A compiled handler: ``invoke(conn, msg)`` and whether its result must be awaited."""
+    """A compiled handler: ``invoke(conn, msg)`` and whether its result must be awaited.
+
+    ``takes_text`` is set when the handler's only parameter is a ``str`` of message data:
+    whole-frame dispatch (raw parser, ``@on_message``) then calls ``takes_text(frame)`` for a
+    text frame, with no :class:`Message` and no conversion (see ``binding.text_taker``).
+    """
 
     invoke: Invoke
     is_async: bool
     label: str
+    takes_text: Callable[[str], Any] | None = None
 
 
 @dataclass(slots=True)

@@ -171,6 +171,20 @@ class RawModule:
     pass
 
 
+@ws_controller("")
+class RawTextController:
+    @message_mapping("upper")
+    def upper(self, data: str) -> str:  # a text frame reaches it as it is (Handler.takes_text)
+        if data == "boom":
+            raise RuntimeError("boom")
+        return data.upper()
+
+
+@ws_module("/rawtext", controllers=[RawTextController], parser="raw", default_command="upper")
+class RawTextModule:
+    pass
+
+
 @ws_module("/shout")
 class ShoutModule:
     @on_message
@@ -187,7 +201,8 @@ class ApiController:
 
 CLASSES = (
     Log, PerMessage, ChatController, PlainController, Errors, ChatModule, TokenController,
-    TokenModule, RawController, RawModule, ShoutModule, ApiController,
+    TokenModule, RawController, RawModule, RawTextController, RawTextModule, ShoutModule,
+    ApiController,
 )  # fmt: skip
 
 
@@ -284,6 +299,16 @@ async def test_token_raw_and_on_message_parsers(server: tuple[str, Application])
         assert await ws.recv() == "anything: at all"
         await ws.send(b"\x00\xff")
         assert await ws.recv() == b"\x00\xff"
+    async with connect(f"{url}/rawtext") as ws:
+        await ws.send("text as it is")
+        assert await ws.recv() == "TEXT AS IT IS"
+        await ws.send(b"binary")  # through binding: bytes are not a str here
+        assert json.loads(await ws.recv())["error"]["code"] == 422
+        await ws.send("boom")
+        failed = json.loads(await ws.recv())
+        assert failed["error"] == {"code": 500, "message": "Internal Server Error"}
+        await ws.send("still open")
+        assert await ws.recv() == "STILL OPEN"
     async with connect(f"{url}/shout") as ws:
         await ws.send("quiet please")
         assert await ws.recv() == "QUIET PLEASE"
