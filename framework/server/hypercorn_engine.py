@@ -25,6 +25,7 @@ from framework.server.engine import (
     LifespanStartupError,
     ShutdownTrigger,
     close_all,
+    entry_of,
     serve_shielded,
 )
 from framework.server.hypercorn_driver import HypercornDriver
@@ -53,7 +54,7 @@ class HypercornEngine:
     ) -> None:
         """Serve ``app`` on ``sockets`` until ``shutdown_trigger()`` returns (see ``Engine``)."""
         config = hypercorn_config(options)
-        driver = HypercornDriver(app, config, lifespan=options.lifespan)
+        driver = HypercornDriver(entry_of(app), config, lifespan=options.lifespan)
         stop, serving = anyio.Event(), anyio.Event()
 
         async def trigger() -> None:  # the driver calls it once every socket is accepting

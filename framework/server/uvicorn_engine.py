@@ -46,6 +46,7 @@ from framework.server.engine import (
     LifespanStartupError,
     ShutdownTrigger,
     close_all,
+    entry_of,
     serve_shielded,
 )
 from framework.server.typing import AnyASGIApp
@@ -107,7 +108,7 @@ class UvicornEngine:
         ready: Callable[[], None] | None = None,
     ) -> None:
         """Serve ``app`` on ``sockets`` until ``shutdown_trigger()`` returns (see ``Engine``)."""
-        config = _Config(app, options, self)
+        config = _Config(entry_of(app), options, self)
         stop = anyio.Event()
         server = _Server(config, ready, stop)
 

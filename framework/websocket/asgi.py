@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from framework.errors import FrameworkError
 from framework.http.errors import HTTPException
 from framework.http.routing import Router, route_path
+from framework.server.engine import entry_of
 from framework.websocket.connection import CloseCode, Connection, ConnectionState
 from framework.websocket.dispatch import Dispatcher
 from framework.websocket.gateway import Gateway
@@ -334,9 +335,9 @@ def ws_asgi_app(app: Application) -> ASGIApp:
     from framework.http.extension import HttpExtension
     from framework.websocket.extension import WebSocketExtension
 
-    websocket = app.extension(WebSocketExtension).asgi
+    websocket = entry_of(app.extension(WebSocketExtension).asgi)
     try:
-        http: ASGIApp = app.extension(HttpExtension).asgi
+        http: ASGIApp = entry_of(app.extension(HttpExtension).asgi)
     except FrameworkError:
         http = _minimal_http(app)
     script = client_js_app() if app.config.get("ws.client_js", True, type=bool) else None

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import importlib.util
+import inspect
 from importlib.machinery import ModuleSpec
+from typing import Any
 
 import pytest
 
 from framework.errors import FrameworkError
 from framework.server import Engine, EngineOptions, EngineUnavailableError, engine_named
-from framework.server.engine import raise_unwrapped
+from framework.server.engine import entry_of, raise_unwrapped
 from framework.server.hypercorn_engine import hypercorn_config
 
 
@@ -95,3 +99,33 @@ def test_root_path_is_normalised_and_checked() -> None:
     assert EngineOptions(root_path="/").root_path == ""
     with pytest.raises(EngineError, match="is not a path"):
         EngineOptions(root_path="api")
+
+
+class _App:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.calls.append(scope["type"])
+
+
+async def _function_app(scope: Any, receive: Any, send: Any) -> None:
+    return None
+
+
+def test_entry_of_an_app_object_is_its_bound_call() -> None:
+    app = _App()
+    entry = entry_of(app)
+    assert entry is not app
+    assert inspect.ismethod(entry) and entry.__self__ is app
+    assert inspect.iscoroutinefunction(entry)  # servers still detect ASGI 3
+    asyncio.run(entry({"type": "http"}, None, None))
+    assert app.calls == ["http"]
+
+
+def test_entry_of_functions_methods_and_partials_is_themselves() -> None:
+    bound = _App().__call__
+    wrapped = functools.partial(_function_app)
+    assert entry_of(_function_app) is _function_app
+    assert entry_of(bound) is bound
+    assert entry_of(wrapped) is wrapped
