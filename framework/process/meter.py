@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from framework.server.engine import entry_of
 from framework.server.typing import AnyASGIApp
 
 __all__ = ["Meter"]
@@ -23,6 +24,7 @@ class Meter:
 
     def __init__(self, app: AnyASGIApp) -> None:
         self.app = app
+        self._call = entry_of(app)  # the bound __call__ of an app object: a cheaper call
         self.requests = 0
         self.inflight = 0
         self.draining = False
@@ -31,7 +33,7 @@ class Meter:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
             return
         self.requests += 1
         self.inflight += 1
@@ -39,7 +41,7 @@ class Meter:
         try:
             if self.draining and kind == "http" and scope.get("http_version") in ("1.0", "1.1"):
                 send = _closing(send)
-            await self.app(scope, receive, send)
+            await self._call(scope, receive, send)
         finally:
             self.inflight -= 1
             self.last_activity = time.monotonic()
