@@ -17,13 +17,20 @@ from contextlib import asynccontextmanager, contextmanager
 from urllib.parse import urlsplit
 
 import anyio
+from anyio.abc import SocketStream
 from anyio.from_thread import start_blocking_portal
 
 from framework.server.engine import Engine, EngineOptions, engine_named, raise_unwrapped
 from framework.server.sockets import bind_tcp, endpoint
 from framework.server.typing import AnyASGIApp
 
-__all__ = ["raw_http_request", "serve_asgi", "serve_asgi_in_thread"]
+__all__ = [
+    "open_raw",
+    "raw_http_request",
+    "read_until_closed",
+    "serve_asgi",
+    "serve_asgi_in_thread",
+]
 
 # Beyond the grace period the engine cancels what is left; this covers lifespan shutdown.
 _STOP_SLACK = 5.0
@@ -105,6 +112,28 @@ def serve_asgi_in_thread(
         yield url
 
 
+async def open_raw(url: str) -> SocketStream:
+    """A plain TCP connection to the server at ``url``, for bytes no client library sends."""
+    parts = urlsplit(url)
+    assert parts.hostname is not None and parts.port is not None
+    return await anyio.connect_tcp(parts.hostname, parts.port)
+
+
+async def read_until_closed(stream: SocketStream, seconds: float = 3.0) -> bytes:
+    """Everything the server sends on ``stream`` until it closes the connection.
+
+    Raises:
+        TimeoutError: still open after ``seconds``.
+    """
+    data = b""
+    with anyio.fail_after(seconds):
+        try:
+            while True:
+                data += await stream.receive()
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            return data
+
+
 async def raw_http_request(
     url: str, target: str, *, method: str = "GET", headers: str = ""
 ) -> tuple[int, bytes]:
@@ -115,17 +144,9 @@ async def raw_http_request(
     Args:
         headers: extra header lines, each ending with ``\r\n``.
     """
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
+    async with await open_raw(url) as stream:
         head = f"{method} {target} HTTP/1.1\r\nHost: test\r\n{headers}Connection: close\r\n\r\n"
         await stream.send(head.encode("latin-1"))
-        data = b""
-        with anyio.fail_after(10):
-            while True:
-                try:
-                    data += await stream.receive()
-                except (anyio.EndOfStream, anyio.BrokenResourceError):
-                    break
+        data = await read_until_closed(stream, 10.0)
     status_line, _, rest = data.partition(b"\r\n")
     return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]

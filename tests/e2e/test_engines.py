@@ -6,12 +6,10 @@ import importlib.util
 import threading
 from collections.abc import AsyncIterator
 from functools import partial
-from urllib.parse import urlsplit
 
 import anyio
 import httpx
 import pytest
-from anyio.abc import SocketStream
 from websockets.asyncio.client import connect as websocket_connect
 
 from framework.server import (
@@ -23,7 +21,12 @@ from framework.server import (
     run,
 )
 from framework.server.typing import ASGIReceive, ASGISend, Scope
-from framework.testing.servers import serve_asgi, serve_asgi_in_thread
+from framework.testing.servers import (
+    open_raw,
+    read_until_closed,
+    serve_asgi,
+    serve_asgi_in_thread,
+)
 
 # Marked here as well as by tests/conftest.py: a mark added after collection makes anyio
 # re-create the items and drop the ``engine`` parameter.
@@ -119,22 +122,6 @@ def app() -> App:
 async def url(app: App, engine: str) -> AsyncIterator[str]:
     async with serve_asgi(app, engine=engine, options=FAST) as base_url:
         yield base_url
-
-
-async def open_raw(url: str) -> SocketStream:
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    return await anyio.connect_tcp(parts.hostname, parts.port)
-
-
-async def read_until_closed(stream: SocketStream) -> bytes:
-    data = b""
-    with anyio.fail_after(3):
-        try:
-            while True:
-                data += await stream.receive()
-        except (anyio.EndOfStream, anyio.BrokenResourceError):
-            return data
 
 
 async def test_get_and_post_with_body(url: str) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypedDict
-from urllib.parse import urlsplit
 
 import anyio
 import httpx
@@ -29,7 +28,7 @@ from framework.http import (
     post,
 )
 from framework.http.testclient import TestClient
-from framework.testing.servers import serve_asgi
+from framework.testing.servers import open_raw, serve_asgi
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("swoop_leak_check")]
 
@@ -299,9 +298,7 @@ async def test_request_object(client: httpx.AsyncClient) -> None:
 
 
 async def test_malformed_http_is_answered(client: httpx.AsyncClient) -> None:
-    parts = urlsplit(str(client.base_url))
-    assert parts.hostname and parts.port
-    async with await anyio.connect_tcp(parts.hostname, parts.port) as stream:
+    async with await open_raw(str(client.base_url)) as stream:
         await stream.send(b"GARBAGE\r\n\r\n")
         with anyio.fail_after(10):
             try:

@@ -8,7 +8,6 @@ import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
-from urllib.parse import urlsplit
 
 import anyio
 import h2.config
@@ -23,7 +22,7 @@ from framework.server.fastpath import direct_writer, encode_frame
 from framework.server.hypercorn_driver import HypercornDriver
 from framework.server.hypercorn_engine import HypercornEngine, hypercorn_config
 from framework.server.typing import ASGIReceive, ASGISend, Scope
-from framework.testing.servers import serve_asgi
+from framework.testing.servers import open_raw, read_until_closed, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -164,22 +163,6 @@ async def stoppable(
             yield url, shutdown.set, returned
         finally:
             shutdown.set()
-
-
-async def open_raw(url: str) -> SocketStream:
-    parts = urlsplit(url)
-    assert parts.hostname is not None and parts.port is not None
-    return await anyio.connect_tcp(parts.hostname, parts.port)
-
-
-async def read_until_closed(stream: SocketStream, seconds: float = 3.0) -> bytes:
-    data = b""
-    with anyio.fail_after(seconds):
-        try:
-            while True:
-                data += await stream.receive()
-        except (anyio.EndOfStream, anyio.BrokenResourceError):
-            return data
 
 
 async def read_response(stream: SocketStream) -> bytes:
