@@ -23,7 +23,6 @@ class Meter:
     """Wraps an ASGI app; read its counters from the same event loop."""
 
     def __init__(self, app: AnyASGIApp) -> None:
-        self.app = app
         self._call = entry_of(app)  # the bound __call__ of an app object: a cheaper call
         self.requests = 0
         self.inflight = 0

@@ -158,8 +158,11 @@ def plan_handler(
     text: bool,
     where: str,
     skip_first: bool,
-) -> Invoke:
-    """Return ``invoke(conn, msg)``, calling ``handler`` with its parameters bound.
+) -> tuple[Invoke, Callable[[str], Any] | None]:
+    """Return ``invoke(conn, msg)``, calling ``handler`` with its parameters bound, and
+    ``handler`` itself when a text frame can be passed to it as it is (its one positional
+    parameter is message data annotated ``str``: the value the binding would give it), else
+    ``None`` (see ``Handler.takes_text``).
 
     Args:
         handler: what to call (a bound method).
@@ -217,38 +220,13 @@ def plan_handler(
                 ]
             )
         )
+    takes_text = None
+    if len(found) == 1 and found[0].is_data and found[0].positional:
+        hint = strip_annotated(hints.get(found[0].name, inspect.Parameter.empty))
+        takes_text = handler if hint is str else None
     if data_params:
         found = _with_data(found, data_params, hints, text)
-    return _invoker(handler, found)
-
-
-def text_taker(
-    handler: Callable[..., Any],
-    function: Callable[..., Any],
-    *,
-    hook: Hook | None,
-    path_names: set[str],
-    skip_first: bool,
-) -> Callable[[str], Any] | None:
-    """``handler`` itself when a text frame can be passed to it as it is: a command or
-    ``@on_message`` handler whose one parameter is positional message data annotated
-    ``str`` (the same value :func:`plan_handler`'s binding would give it); else ``None``."""
-    if hook not in (None, Hook.MESSAGE):
-        return None
-    try:
-        hints = typing.get_type_hints(function, include_extras=True)
-    except NameError:
-        return None
-    params = list(inspect.signature(function).parameters.values())[1 if skip_first else 0 :]
-    if len(params) != 1:
-        return None
-    (param,) = params
-    if param.kind not in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
-        return None
-    hint = strip_annotated(hints.get(param.name, inspect.Parameter.empty))
-    if hint is not str or param.name in path_names:
-        return None
-    return handler
+    return _invoker(handler, found), takes_text
 
 
 def _unset(conn: Connection, msg: Message | None) -> Any:

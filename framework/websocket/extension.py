@@ -30,7 +30,7 @@ from framework.http.errors import ExceptionHandlers
 from framework.http.extension import register_exception_handlers
 from framework.http.routing import Route, Router
 from framework.websocket.asgi import WebSocketApp
-from framework.websocket.binding import plan_handler, text_taker
+from framework.websocket.binding import plan_handler
 from framework.websocket.clientid import ClientIdFactory
 from framework.websocket.connection import CloseCode
 from framework.websocket.dispatch import Dispatcher
@@ -165,7 +165,7 @@ def _compile(
 
     def build(handler: HandlerSpec, hook: Hook | None) -> Handler:
         target, is_async, skip_self = _target(container, handler)
-        invoke = plan_handler(
+        invoke, takes_text = plan_handler(
             target,
             handler.function,
             hook=hook,
@@ -174,9 +174,6 @@ def _compile(
             text=text,
             where=handler.where,
             skip_first=skip_self,
-        )
-        takes_text = text_taker(
-            target, handler.function, hook=hook, path_names=path_names, skip_first=skip_self
         )
         return Handler(invoke, is_async, handler.label, takes_text)
 

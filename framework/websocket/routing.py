@@ -73,7 +73,7 @@ class Handler:
 
     ``takes_text`` is set when the handler's only parameter is a ``str`` of message data:
     whole-frame dispatch (raw parser, ``@on_message``) then calls ``takes_text(frame)`` for a
-    text frame, with no :class:`Message` and no conversion (see ``binding.text_taker``).
+    text frame, with no :class:`Message` and no conversion (see ``binding.plan_handler``).
     """
 
     invoke: Invoke

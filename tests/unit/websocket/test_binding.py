@@ -7,8 +7,8 @@ from typing import Annotated, Any
 import pytest
 
 from framework.websocket import Connection
-from framework.websocket.binding import text_taker
-from framework.websocket.marks import Hook
+from framework.websocket.binding import plan_handler
+from framework.websocket.marks import Hook, WsModuleError
 
 
 class Handlers:
@@ -40,7 +40,17 @@ class Handlers:
 def taker(name: str, hook: Hook | None = None, path_names: frozenset[str] = frozenset()) -> Any:
     bound = getattr(Handlers(), name)
     function = getattr(Handlers, name)
-    return text_taker(bound, function, hook=hook, path_names=set(path_names), skip_first=True)
+    _, takes_text = plan_handler(
+        bound,
+        function,
+        hook=hook,
+        path_names=set(path_names),
+        bean_getter=lambda hint: None,
+        text=True,
+        where="test",
+        skip_first=True,
+    )
+    return takes_text
 
 
 @pytest.mark.parametrize("name", ["text", "annotated"])
@@ -58,5 +68,6 @@ def test_other_signatures_go_through_binding(name: str) -> None:
 
 def test_path_parameters_and_lifecycle_hooks_are_not_frames() -> None:
     assert taker("room", path_names=frozenset({"room"})) is None
-    assert taker("text", Hook.OPEN) is None
-    assert taker("text", Hook.CLOSE) is None
+    for hook in (Hook.OPEN, Hook.CLOSE):  # these take no message data at all
+        with pytest.raises(WsModuleError):
+            taker("text", hook)
