@@ -89,6 +89,18 @@ class HttpApp:
         else:
             raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
 
+    def swoop_entry(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        """:meth:`__call__` for Swoop's own engines (:func:`framework.server.engine.entry_of`):
+        a plain function returning the awaitable to run, so a request to a static route runs
+        in its endpoint's coroutine alone, without this app's around it."""
+        if scope["type"] == "http" and not self._scoped and not scope.get("root_path"):
+            table = self._static_routes.get(scope["path"])
+            if table is not None:
+                run = table.get(scope["method"])
+                if run is not None:
+                    return run(scope, receive, send, _EMPTY)
+        return self.__call__(scope, receive, send)
+
     async def _http(self, scope: dict[str, Any], path: str, receive: Any, send: Any) -> None:
         found = self._lookup(scope["method"], path)
         if found is None:

@@ -20,7 +20,15 @@ from framework.http.binding import BindingPlan
 from framework.http.errors import ExceptionHandlers
 from framework.http.middleware import CallNext, compose
 from framework.http.request import Request, body_too_large
-from framework.http.responses import Renderer, Response, dumps
+from framework.http.responses import (
+    JSON_HEADER,
+    LENGTHS,
+    SMALL,
+    TEXT_HEADER,
+    Renderer,
+    Response,
+    dumps,
+)
 
 __all__ = ["Run", "build_endpoint", "head_of"]
 
@@ -32,8 +40,6 @@ Invoke = Callable[[Request | None, dict[str, Any]], Any]
 
 _SEND_WHOLE = Response.__call__
 _new_request = blank_of(Request)
-_JSON = (b"content-type", b"application/json")
-_TEXT = (b"content-type", b"text/plain; charset=utf-8")
 
 
 def _invoker(handler: Callable[..., Any], plan: BindingPlan, is_async: bool) -> tuple[Invoke, bool]:
@@ -93,8 +99,8 @@ def _direct(
     extra = [
         (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in renderer.headers.items()
     ]
-    json_headers = [_JSON, *extra]
-    text_headers = [_TEXT, *extra]
+    json_headers = [JSON_HEADER, *extra]
+    text_headers = [TEXT_HEADER, *extra]
     status = renderer.status_code or 200
 
     async def run(scope: dict[str, Any], receive: Any, send: Any, params: dict[str, Any]) -> None:
@@ -131,11 +137,15 @@ def _direct(
         if body is None:
             await response(scope, receive, send)
             return
+        size = len(body)
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*headers, (b"content-length", b"%d" % len(body))],
+                "headers": [
+                    *headers,
+                    LENGTHS[size] if size < SMALL else (b"content-length", b"%d" % size),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
@@ -206,9 +216,13 @@ def _chain_run(
             await response(scope, receive, send)
             return
         # a complete body: send it here rather than through one more coroutine per request
-        start = {"type": "http.response.start", "status": response.status_code}
-        start["headers"] = response.raw_headers
-        await send(start)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": response.status_code,
+                "headers": response.raw_headers,
+            }
+        )
         await send({"type": "http.response.body", "body": response._body})
 
     return run

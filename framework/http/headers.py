@@ -84,7 +84,10 @@ class MutableHeaders(MutableMapping[str, str]):
         raise KeyError(name)
 
     def __setitem__(self, name: str, value: str) -> None:
-        key = _KEYS.get(name) or _key(name)
+        try:
+            key = _KEYS[name]  # a subscript costs less than a .get() call
+        except KeyError:
+            key = _key(name)
         # ASCII (nearly every value) encodes the same in UTF-8, whose codec needs no lookup
         pair = (key, value.encode() if value.isascii() else value.encode("latin-1"))
         raw = self.raw

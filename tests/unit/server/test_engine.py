@@ -123,6 +123,26 @@ def test_entry_of_an_app_object_is_its_bound_call() -> None:
     assert app.calls == ["http"]
 
 
+class _EntryApp(_App):
+    def swoop_entry(self, scope: Any, receive: Any, send: Any) -> Any:
+        self.calls.append("entry")
+        return self(scope, receive, send)
+
+
+def test_entry_of_an_app_with_swoop_entry_is_that_entry() -> None:
+    app = _EntryApp()
+    entry = entry_of(app)
+    assert inspect.ismethod(entry) and entry.__func__ is _EntryApp.swoop_entry
+    asyncio.run(entry({"type": "http"}, None, None))  # its result is awaited
+    assert app.calls == ["entry", "http"]
+
+
+def test_entry_of_ignores_a_swoop_entry_that_is_not_a_function() -> None:
+    app = _App()
+    app.swoop_entry = "not callable"  # type: ignore[attr-defined]
+    assert entry_of(app) == app.__call__
+
+
 def test_entry_of_functions_methods_and_partials_is_themselves() -> None:
     bound = _App().__call__
     wrapped = functools.partial(_function_app)
