@@ -1,10 +1,12 @@
 """Conditional and range requests, sans-IO: which status a file's response gets (RFC 9110).
 
-:func:`select` reads the request's ``If-None-Match``, ``If-Modified-Since``, ``Range`` and
-``If-Range`` against a representation's validators (its ``ETag`` and ``Last-Modified``) and
-size, and answers 200 (the whole body), 304 (the client's copy is current), 206 (one byte
-range) or 416 (no requested range lies inside the body). The order is RFC 9110 §13.2.2:
-``If-None-Match`` first, ``If-Modified-Since`` only without it, then ``Range``.
+:func:`select` reads the request's ``If-Match``, ``If-Unmodified-Since``, ``If-None-Match``,
+``If-Modified-Since``, ``Range`` and ``If-Range`` against a representation's validators (its
+``ETag`` and ``Last-Modified``) and size, and answers 200 (the whole body), 412 (a
+precondition failed: the client's copy is not the current one), 304 (the client's copy is
+current), 206 (one byte range) or 416 (no requested range lies inside the body). The order is
+RFC 9110 §13.2.2: ``If-Match`` first, ``If-Unmodified-Since`` only without it, then
+``If-None-Match``, ``If-Modified-Since`` only without that, then ``Range``.
 
 Malformed headers are ignored, as the RFC asks: an unparsable ``Range`` or date gives the whole
 body (a server that guessed would send the wrong bytes), never an error. Unsatisfiable ranges
@@ -126,6 +128,8 @@ def select(
     if_modified_since: str | None = None,
     range: str | None = None,
     if_range: str | None = None,
+    if_match: str | None = None,
+    if_unmodified_since: str | None = None,
 ) -> Selection:
     """The answer to a ``GET``/``HEAD`` for a representation of ``size`` bytes.
 
@@ -134,12 +138,21 @@ def select(
         etag: the representation's (strong) ``ETag``, quotes included.
         last_modified: its ``Last-Modified`` as a Unix time in whole seconds.
         size: its length in bytes.
-        if_none_match, if_modified_since, range, if_range: the request's header values
-            (``None`` when absent; repeated headers joined with ``", "``).
+        if_none_match, if_modified_since, range, if_range, if_match, if_unmodified_since:
+            the request's header values (``None`` when absent; repeated headers joined with
+            ``", "``).
     """
     whole = Selection(200, 0, size - 1)
     if method not in _GET_HEAD:
         return whole
+    if if_match is not None:
+        # strong comparison (RFC 9110 §13.1.1): a weak tag never matches; "*" always does
+        if not etag_matches(if_match, etag, weak=False):
+            return Selection(412)
+    elif if_unmodified_since is not None:
+        since = parse_http_date(if_unmodified_since)
+        if since is not None and last_modified > since:
+            return Selection(412)
     if if_none_match is not None:
         if etag_matches(if_none_match, etag, weak=True):
             return Selection(304)

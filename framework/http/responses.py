@@ -315,8 +315,10 @@ class FileResponse(Response):
     (from the size and modification time, as nginx does) and ``Accept-Ranges: bytes``.
 
     A ``GET`` or ``HEAD`` with status 200 answers the request's conditional and range headers
-    (:mod:`framework.http.conditional`): 304 with no body when ``If-None-Match`` or
-    ``If-Modified-Since`` shows the client's copy is current, 206 with ``Content-Range`` for one
+    (:mod:`framework.http.conditional`): 412 with no body when ``If-Match`` or
+    ``If-Unmodified-Since`` names another version of the file, 304 with no body when
+    ``If-None-Match`` or ``If-Modified-Since`` shows the client's copy is current, 206 with
+    ``Content-Range`` for one
     satisfiable ``Range`` (``If-Range`` honoured), 416 with ``Content-Range: bytes */size``
     when no range overlaps the file. This happens in :meth:`evaluate`, called when the
     response is sent unless done earlier: static files are evaluated before middleware sees
@@ -369,9 +371,10 @@ class FileResponse(Response):
         return self.stat.st_size
 
     def evaluate(self, method: str, headers: Headers) -> None:
-        """Answer the request's ``If-None-Match``, ``If-Modified-Since``, ``Range`` and
-        ``If-Range``: set the status (304, 206, 416 or unchanged) and the headers that go
-        with it. Only the first call counts; a status other than 200 is left alone.
+        """Answer the request's ``If-Match``, ``If-Unmodified-Since``, ``If-None-Match``,
+        ``If-Modified-Since``, ``Range`` and ``If-Range``: set the status (412, 304, 206, 416
+        or unchanged) and the headers that go with it. Only the first call counts; a status
+        other than 200 is left alone.
         """
         if self._evaluated:
             return
@@ -388,6 +391,8 @@ class FileResponse(Response):
             if_modified_since=headers.get("if-modified-since"),
             range=headers.get("range"),
             if_range=headers.get("if-range"),
+            if_match=_joined(headers, "if-match"),
+            if_unmodified_since=headers.get("if-unmodified-since"),
         )
         if selection.status == 200:
             return
@@ -402,8 +407,9 @@ class FileResponse(Response):
             extra["content-range"] = f"bytes {selection.start}-{selection.end}/{size}"
             extra["content-length"] = str(selection.end - selection.start + 1)
             return
-        extra["content-range"] = f"bytes */{size}"  # 416
-        extra["content-length"] = "0"
+        if selection.status == 416:
+            extra["content-range"] = f"bytes */{size}"
+        extra["content-length"] = "0"  # 416 and 412: no body
         del extra["content-type"]
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
@@ -413,7 +419,7 @@ class FileResponse(Response):
         await send(
             {"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers}
         )
-        if method == "HEAD" or self.status_code in (304, 416):
+        if method == "HEAD" or self.status_code in _EMPTY_STATUS:
             await send({"type": "http.response.body", "body": b""})
             return
         start, end = self._selection.start, self._selection.end
@@ -430,6 +436,7 @@ class FileResponse(Response):
                     return
 
 
+_EMPTY_STATUS = frozenset({304, 412, 416})
 _NOT_IN_304 = frozenset(
     {b"content-type", b"content-length", b"content-encoding", b"content-language"}
 )

@@ -5,9 +5,9 @@ A request path maps to a file only if it stays inside the directory: ``..`` segm
 backslashes, NUL bytes, and symlinks resolving outside the directory all give 404. A directory
 serves its ``index.html``.
 
-Files answer conditional and range requests (``ETag``/``Last-Modified`` validators, 304, 206,
-416; see :class:`~framework.http.responses.FileResponse`), evaluated here, before middleware
-sees the response, so that an access log shows the status actually sent.
+Files answer conditional and range requests (``ETag``/``Last-Modified`` validators, 304,
+412, 206, 416; see :class:`~framework.http.responses.FileResponse`), evaluated here, before
+middleware sees the response, so that an access log shows the status actually sent.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class StaticFiles:
         """A :class:`FileResponse` for ``path``, or ``None`` when no file may be served.
 
         With the request's ``headers``, its conditional and range headers are answered now
-        (the response's status may be 304, 206 or 416); without, when it is sent.
+        (the response's status may be 304, 412, 206 or 416); without, when it is sent.
         """
         found = self.lookup(path)
         if found is None:

@@ -1,5 +1,6 @@
 """Conditional GET and range requests on both engines, for static files and for a handler's
-FileResponse: validators, 304 (If-None-Match, If-Modified-Since), 206/416 (Range, If-Range),
+FileResponse: validators, 412 (If-Match, If-Unmodified-Since), 304 (If-None-Match,
+If-Modified-Since), 206/416 (Range, If-Range),
 malformed headers ignored, HEAD, and traversal attempts still refused (over raw sockets)."""
 
 from __future__ import annotations
@@ -126,6 +127,25 @@ async def test_if_modified_since(client: httpx.AsyncClient) -> None:
         "/data.bin", headers={"If-None-Match": '"stale"', "If-Modified-Since": LAST_MODIFIED}
     )
     assert both.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/data.bin", "/files/big"])
+async def test_if_match_and_if_unmodified_since(client: httpx.AsyncClient, path: str) -> None:
+    etag = await etag_of(client, path)
+    body = DATA if path == "/data.bin" else BIG
+    current = await client.get(path, headers={"If-Match": f'"old", {etag}'})
+    assert current.status_code == 200 and current.content == body
+    stale = await client.get(path, headers={"If-Match": '"old"', "Range": "bytes=0-1"})
+    assert stale.status_code == 412 and stale.content == b""
+    assert stale.headers["etag"] == etag and "content-range" not in stale.headers
+    assert (await client.get(path, headers={"If-Match": f"W/{etag}"})).status_code == 412
+    earlier = email.utils.formatdate(MTIME - 1, usegmt=True)
+    changed = await client.head(path, headers={"If-Unmodified-Since": earlier})
+    assert changed.status_code == 412
+    unchanged = await client.get(
+        path, headers={"If-Unmodified-Since": LAST_MODIFIED, "Range": "bytes=2-3"}
+    )
+    assert unchanged.status_code == 206 and unchanged.content == body[2:4]
 
 
 @pytest.mark.parametrize(

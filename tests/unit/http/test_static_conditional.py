@@ -108,12 +108,22 @@ def test_any_date_parses_or_is_none(value: str) -> None:
 @given(
     st.sampled_from(["GET", "HEAD", "POST"]),
     st.dictionaries(
-        st.sampled_from(["if_none_match", "if_modified_since", "range", "if_range"]), st.text()
+        st.sampled_from(
+            [
+                "if_none_match",
+                "if_modified_since",
+                "range",
+                "if_range",
+                "if_match",
+                "if_unmodified_since",
+            ]
+        ),
+        st.text(),
     ),
 )
 def test_any_headers_give_a_known_status(method: str, headers: dict[str, str]) -> None:
     selection = choose(method, **headers)
-    assert selection.status in (200, 206, 304, 416)
+    assert selection.status in (200, 206, 304, 412, 416)
     if selection.status in (200, 206):
         assert 0 <= selection.start <= selection.end < 1024
 
@@ -133,6 +143,29 @@ def test_select_order() -> None:
     assert choose(size=0, range="bytes=-5") == Selection(200, 0, -1)
     # a 304 wins over a Range: the client's copy is current
     assert choose(if_none_match=ETAG, range="bytes=0-1") == Selection(304)
+
+
+EARLIER = email.utils.formatdate(MTIME - 60, usegmt=True)
+
+
+def test_preconditions_come_first() -> None:
+    # If-Match compares strongly: the current tag, a list holding it, or * pass
+    assert choose(if_match=ETAG, range="bytes=0-1") == Selection(206, 0, 1)
+    assert choose(if_match=f'"x", {ETAG}').status == 200
+    assert choose(if_match="*").status == 200
+    assert choose(if_match='"x"') == Selection(412)
+    assert choose(if_match=f"W/{ETAG}") == Selection(412)
+    assert choose("HEAD", if_match='"x"') == Selection(412)
+    # it is checked before If-None-Match and Range, and replaces If-Unmodified-Since
+    assert choose(if_match='"x"', if_none_match=ETAG, range="bytes=0-1") == Selection(412)
+    assert choose(if_match=ETAG, if_unmodified_since=EARLIER).status == 200
+    # If-Unmodified-Since: 412 when the file changed after that date; bad dates are ignored
+    assert choose(if_unmodified_since=EARLIER) == Selection(412)
+    assert choose(if_unmodified_since=DATE).status == 200
+    assert choose(if_unmodified_since="yesterday").status == 200
+    assert choose(if_unmodified_since=DATE, if_none_match=ETAG) == Selection(304)
+    # only GET and HEAD are evaluated (a handler's response to a POST is not a file to check)
+    assert choose("POST", if_match='"x"').status == 200
 
 
 @pytest.fixture
@@ -162,3 +195,7 @@ def test_static_response_is_evaluated_up_front(public: Path) -> None:
     assert none is not None and none.status_code == 416
     assert none.headers["content-range"] == "bytes */10" and "content-type" not in none.headers
     assert static.response("/missing", "GET", headers(if_none_match="*")) is None
+    stale = static.response("/a.txt", "GET", headers(if_match='"older"'))
+    assert stale is not None and stale.status_code == 412
+    assert stale.headers["content-length"] == "0" and "content-type" not in stale.headers
+    assert "content-range" not in stale.headers and stale.headers["etag"] == etag
