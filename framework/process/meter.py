@@ -36,7 +36,8 @@ class Meter:
             return
         self.requests += 1
         self.inflight += 1
-        self.last_activity = time.monotonic()
+        # last_activity is stamped when a request ends only: while one is in flight,
+        # quiet_for() is 0 whatever the stamp says, and an end is always later than its start
         try:
             if self.draining and kind == "http" and scope.get("http_version") in ("1.0", "1.1"):
                 send = _closing(send)
@@ -46,7 +47,7 @@ class Meter:
             self.last_activity = time.monotonic()
 
     def quiet_for(self) -> float:
-        """Seconds since the last request started or ended (0 while one is in flight)."""
+        """Seconds since the last request ended (0 while one is in flight)."""
         if self.inflight:
             return 0.0
         return time.monotonic() - self.last_activity

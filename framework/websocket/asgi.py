@@ -341,17 +341,38 @@ def ws_asgi_app(app: Application) -> ASGIApp:
     except FrameworkError:
         http = _minimal_http(app)
     script = client_js_app() if app.config.get("ws.client_js", True, type=bool) else None
+    return _Combined(websocket, http, script)
 
-    async def combined(scope: dict[str, Any], receive: Any, send: Any) -> None:
+
+class _Combined:
+    """One port for WebSocket modules, the client script and the HTTP routes.
+
+    Swoop's engines call :meth:`swoop_entry` (see :func:`framework.server.engine.entry_of`),
+    which hands back the chosen app's awaitable: no coroutine of its own per request.
+    """
+
+    __slots__ = ("_http", "_script", "_websocket")
+
+    def __init__(self, websocket: ASGIApp, http: ASGIApp, script: ASGIApp | None) -> None:
+        self._websocket = websocket
+        self._http = http
+        self._script = script
+
+    def swoop_entry(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
         kind = scope["type"]
         if kind == "websocket":
-            await websocket(scope, receive, send)
-        elif kind == "http" and script is not None and ws_path(scope) == CLIENT_JS_PATH:
-            await script(scope, receive, send)
-        else:
-            await http(scope, receive, send)
+            return self._websocket(scope, receive, send)
+        if (
+            kind == "http"
+            and self._script is not None
+            and scope["path"].endswith(CLIENT_JS_PATH)  # cheap first, then the exact rule
+            and ws_path(scope) == CLIENT_JS_PATH
+        ):
+            return self._script(scope, receive, send)
+        return self._http(scope, receive, send)
 
-    return combined
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await self.swoop_entry(scope, receive, send)
 
 
 def _minimal_http(app: Application) -> ASGIApp:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -177,7 +178,28 @@ async def test_the_meter_counts_and_closes_keep_alive_while_draining() -> None:
     assert (await _serve(meter, "1.1"))[0]["headers"] == [(b"x", b"1"), (b"connection", b"close")]
     assert (await _serve(meter, "2"))[0]["headers"] == [(b"x", b"1")]  # h2 has no such header
     assert (meter.requests, meter.inflight) == (3, 0)
-    assert meter.quiet_for() >= 0.0
+    assert 0.0 < meter.quiet_for() < 5.0
+
+
+async def test_the_meter_is_not_quiet_while_a_request_is_in_flight() -> None:
+    entered, release = anyio.Event(), anyio.Event()
+
+    async def slow(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        entered.set()
+        await release.wait()
+        await _answer(scope, receive, send)
+
+    meter = Meter(slow)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_serve, meter, "1.1")
+        await entered.wait()
+        await anyio.sleep(0.05)
+        assert (meter.inflight, meter.quiet_for()) == (1, 0.0)
+        release.set()
+    assert meter.inflight == 0
+    first = meter.quiet_for()
+    await anyio.sleep(0.05)
+    assert 0.0 < first < meter.quiet_for() < 5.0
 
 
 # -- views ------------------------------------------------------------------------------
