@@ -15,11 +15,14 @@ OpenAPI ``servers`` carry; ``server.http.root_path`` wins).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+import anyio.to_thread
 
 from framework import marks
 from framework.container.definitions import BeanDefinition, definition_from_class, location_of
@@ -132,6 +135,20 @@ class HttpExtension(Extension):
                             ]
                         )
                     ) from None
+                if route.to_thread and inspect.iscoroutinefunction(member.function):
+                    raise RouteError(
+                        describe(
+                            [
+                                f"to_thread=True on async handler {cls.__qualname__}."
+                                f"{member.name}",
+                                f"at: {where}",
+                                "why: a coroutine runs on the event loop; a thread would only "
+                                "create it",
+                                "fix: drop to_thread=True, or make the handler a plain def "
+                                "(blocking work then runs in a worker thread)",
+                            ]
+                        )
+                    )
                 own = [resolve_middleware(m, where) for m in declared_middleware(member.function)]
                 name = route.name or f"{cls.__name__}.{member.name}"
                 specs.append(
@@ -153,6 +170,8 @@ class HttpExtension(Extension):
         documented: list[OpenAPIRoute] = []
         for spec in self._specs:
             handler, function, is_async, skip_self = _handler(container, spec)
+            if spec.mark.to_thread:
+                handler, is_async = _in_thread(handler), True
             plan = binding.plan(
                 function,
                 path_params=spec.pattern.params,
@@ -295,6 +314,16 @@ def _handler(
         return getattr(get(), name)(**kwargs)
 
     return per_call, function, is_async, skip_self
+
+
+def _in_thread(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """``handler`` run in anyio's worker threads (the context, request scope included, goes
+    along)."""
+
+    async def threaded(**kwargs: Any) -> Any:
+        return await anyio.to_thread.run_sync(functools.partial(handler, **kwargs))
+
+    return threaded
 
 
 def register_exception_handlers(container: Container, errors: ExceptionHandlers) -> None:

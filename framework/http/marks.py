@@ -65,6 +65,7 @@ class RouteMark:
     headers: tuple[tuple[str, str], ...] = ()
     summary: str | None = None
     include_in_schema: bool = True
+    to_thread: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +156,7 @@ def request_mapping(
     headers: Mapping[str, str] | None = None,
     summary: str | None = None,
     include_in_schema: bool = True,
+    to_thread: bool = False,
 ) -> Callable[[F], F]:
     """Map a controller method to a route: ``prefix + path`` for the given HTTP methods.
 
@@ -171,6 +173,10 @@ def request_mapping(
         headers: headers added to rendered return values.
         summary: OpenAPI summary (defaults to the first docstring line).
         include_in_schema: ``False`` leaves the route out of ``/openapi.json``.
+        to_thread: run a plain ``def`` handler in a worker thread (``anyio.to_thread``, at
+            most 40 at once) instead of on the event loop: for handlers that block (file
+            or socket I/O, a sync database driver, CPU work). Not for ``async def``
+            handlers: that is a boot error.
 
     Raises:
         RouteDeclarationError: a method is not an HTTP token, a status is out of range, or the
@@ -209,6 +215,7 @@ def request_mapping(
         headers=tuple((headers or {}).items()),
         summary=summary,
         include_in_schema=include_in_schema,
+        to_thread=to_thread,
     )
     return marks.recorder(mark)
 
@@ -226,6 +233,7 @@ class _Shortcut(Protocol):
         headers: Mapping[str, str] | None = None,
         summary: str | None = None,
         include_in_schema: bool = True,
+        to_thread: bool = False,
     ) -> Callable[[F], F]: ...
 
 
@@ -239,6 +247,7 @@ def _shortcut(method: str) -> _Shortcut:
         headers: Mapping[str, str] | None = None,
         summary: str | None = None,
         include_in_schema: bool = True,
+        to_thread: bool = False,
     ) -> Callable[[F], F]:
         return request_mapping(
             path,
@@ -249,6 +258,7 @@ def _shortcut(method: str) -> _Shortcut:
             headers=headers,
             summary=summary,
             include_in_schema=include_in_schema,
+            to_thread=to_thread,
         )
 
     shortcut.__name__ = shortcut.__qualname__ = method.lower()
