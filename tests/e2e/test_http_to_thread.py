@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio
 import httpx
@@ -25,6 +26,12 @@ class Gate:
     def __init__(self) -> None:
         self.entered = threading.Event()
         self.open = threading.Event()
+        self.container: Any = None
+
+
+@bean(scope="request")
+class Visit:
+    """One per request: the thread must see the request's own."""
 
 
 @controller("/")
@@ -40,8 +47,10 @@ class Work:
         return {"n": n * scale, "thread": threading.get_ident()}
 
     @get("/plain", to_thread=True)
-    def plain(self) -> str:
-        return "plain"
+    def plain(self, visit: Visit) -> str:
+        # resolved again inside the worker thread: the same request scope is open there
+        same = self.gate.container.get(Visit) is visit
+        return f"plain, same visit: {same}"
 
     @get("/fails", to_thread=True)
     def fails(self) -> str:
@@ -55,7 +64,8 @@ class Work:
 @pytest.fixture(params=["hypercorn", "uvicorn"])
 async def served(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str, Gate]]:
     gate = Gate()
-    app = Application.from_classes(Gate, Work, overrides={Gate: gate})
+    app = Application.from_classes(Gate, Visit, Work, overrides={Gate: gate})
+    gate.container = app.container
     async with serve_asgi(asgi_app(app), engine=request.param) as url:
         yield url, gate
 
@@ -82,7 +92,7 @@ async def test_a_blocked_thread_handler_leaves_the_loop_serving(
             gate.open.set()
         assert blocked["n"] == 63
         assert blocked["thread"] != ping.json()["thread"]
-        assert (await client.get("/plain")).text == "plain"
+        assert (await client.get("/plain")).text == "plain, same visit: True"
         failed = await client.get("/fails")
         assert failed.status_code == 500 and failed.json()["code"] == 500
         assert (await client.get("/block/x")).status_code == 404
