@@ -21,6 +21,7 @@ import re
 import select
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -165,6 +166,8 @@ class Result:
     note: str = ""
     #: the server process's CPU time (user + system) per request, in microseconds
     cpu_us: float = float("nan")
+    #: req/s of every round, in order (the raw point's round i ran just before this one's)
+    rounds: tuple[float, ...] = ()
 
 
 @contextlib.contextmanager
@@ -228,7 +231,9 @@ def measure_engine(engine: str, apps: list[str], args: argparse.Namespace) -> li
                 runs.setdefault(app, []).append(result)
     return [
         dataclasses.replace(
-            max(results, key=lambda r: r.rps), cpu_us=min(r.cpu_us for r in results)
+            max(results, key=lambda r: r.rps),
+            cpu_us=min(r.cpu_us for r in results),
+            rounds=tuple(r.rps for r in results),
         )
         for results in runs.values()
     ]
@@ -319,6 +324,17 @@ def table(results: list[Result]) -> str:
             f" {r.cpu_us:>11.1f} {cpu_ratio:>7}  {r.note}"
         )
         lines.append(line.rstrip())
+    for r in results:
+        peer = raw.get(r.engine)
+        if peer is None or r is peer or len(r.rounds) < 2 or len(r.rounds) != len(peer.rounds):
+            continue
+        # each round ran the points back to back: the ratio inside a round cancels most of a
+        # slow spell of the machine, and their spread shows how much the best-of moved
+        paired = sorted(ours / theirs for ours, theirs in zip(r.rounds, peer.rounds, strict=True))
+        lines.append(
+            f"{r.engine}/{r.app} vs raw, round by round: median {statistics.median(paired):.2f}"
+            f" (from {paired[0]:.2f} to {paired[-1]:.2f} over {len(paired)} rounds)"
+        )
     on_uvicorn = {r.app: r.rps for r in results if r.engine == "uvicorn"}
     for peer in ("litestar", "fastapi"):
         if "swoop" in on_uvicorn and peer in on_uvicorn:
