@@ -139,8 +139,7 @@ class HttpExtension(Extension):
                     raise RouteError(
                         describe(
                             [
-                                f"to_thread=True on async handler {cls.__qualname__}."
-                                f"{member.name}",
+                                f"to_thread=True on async handler {cls.__qualname__}.{member.name}",
                                 f"at: {where}",
                                 "why: a coroutine runs on the event loop; a thread would only "
                                 "create it",
