@@ -34,6 +34,8 @@ from hypercorn.protocol import ProtocolWrapper
 from hypercorn.protocol.ws_stream import ASGIWebsocketState, WSStream
 from hypercorn.utils import parse_socket_addr
 
+from framework.server.stepping import resume
+
 if TYPE_CHECKING:
     from framework.server.hypercorn_driver import HypercornDriver
 
@@ -198,7 +200,7 @@ class HypercornConnection(asyncio.Protocol):
     async def _finish(self, coro: Coroutine[Any, Any, None], yielded: Any) -> None:
         try:
             try:
-                await _resume(coro, yielded)
+                await resume(coro, yielded)
             except Exception as exc:
                 self._failed(exc)
             while (event := self._next_event()) is not None:
@@ -319,30 +321,3 @@ class HypercornConnection(asyncio.Protocol):
         if self._read_timer is not None:
             self._read_timer.cancel()
             self._read_timer = None
-
-
-async def _resume(coro: Coroutine[Any, Any, None], yielded: Any) -> None:
-    """Finish a coroutine stepped by hand until it suspended on ``yielded``, as a task would:
-    wait for that future, then step it again (it reads the outcome itself). A cancellation
-    is thrown into the coroutine where it waits, as a task's would be.
-
-    ``asyncio.wait`` rather than ``await yielded``: the coroutine's own ``await`` marked the
-    future as awaited, so awaiting it again raises "await wasn't used with future"."""
-    while True:
-        try:
-            if yielded is None:  # a bare yield (asyncio.sleep(0))
-                await asyncio.sleep(0)
-            else:
-                await asyncio.wait((yielded,))
-        except BaseException as exc:
-            if yielded is not None:
-                yielded.cancel()
-            try:
-                yielded = coro.throw(exc)
-            except StopIteration:
-                return
-            continue
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            return

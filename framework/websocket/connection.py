@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, unquote
 
 from framework.http.headers import Headers
 from framework.server.fastpath import DirectWrite, direct_writer, encode_frame
+from framework.server.stepping import resume
 from framework.websocket.parsers import encode_value
 
 if TYPE_CHECKING:
@@ -107,29 +108,6 @@ class Outgoing:
         if message is None:
             message = self._message = _message(self.frame)
         return message
-
-
-async def _resume(coro: Coroutine[Any, Any, Any], yielded: Any) -> None:
-    """Finish a coroutine that was stepped by hand and suspended on ``yielded``, as a task
-    would: wait for what it waits for, then step it again (which hands it the outcome).
-
-    ``asyncio.wait`` and not ``await yielded``: the coroutine's own ``await`` marked that
-    future as awaited (``_asyncio_future_blocking``, which a task resets before waiting), so
-    awaiting it a second time raises "await wasn't used with future" (the frame and the
-    whole queue behind it were lost that way)."""
-    while True:
-        try:
-            if yielded is None:  # a bare yield (asyncio.sleep(0))
-                await asyncio.sleep(0)
-            else:
-                await asyncio.wait((yielded,))
-        except BaseException:
-            coro.close()
-            raise
-        try:
-            yielded = coro.send(None)
-        except StopIteration:
-            return
 
 
 class Connection:
@@ -416,7 +394,7 @@ class Connection:
     async def _finish(self, coro: Coroutine[Any, Any, Any] | None, yielded: Any) -> None:
         try:
             if coro is not None:
-                await _resume(coro, yielded)
+                await resume(coro, yielded)
             queue = self._queue
             while queue:
                 item = queue.popleft()
