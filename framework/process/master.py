@@ -39,8 +39,9 @@ HEALTHY_AFTER = 30.0
 MAX_BACKOFF = 30.0
 #: The first respawn of a gateway waits this long: client ids carry its boot second.
 GATEWAY_BACKOFF = 1.0
-#: How long a reload waits for a retired worker to say it stopped accepting.
-DRAIN_ACK_TIMEOUT = 2.0
+#: How long a reload waits for a retired worker to say it stopped accepting (a busy worker on
+#: a loaded machine took over 2 s once; until it answers, new connections may reach old code).
+DRAIN_ACK_TIMEOUT = 5.0
 
 Report = Callable[[bool, str], None]
 
