@@ -3,110 +3,94 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import pytest
 
 from framework.server.stepping import resume
 
+Work = Callable[["asyncio.Future[Any]", list[str]], Coroutine[Any, Any, None]]
 
-def _first_step(coro: Coroutine[Any, Any, Any]) -> Any:
-    """What a hot path does: one step by hand; the coroutine suspends on what it yields."""
-    return coro.send(None)
+
+def _run(work: Work, drive: Callable[[asyncio.Task[None], asyncio.Future[Any]], Any]) -> list[str]:
+    """Step ``work(future, seen)`` once by hand, as a hot path does, hand the rest to
+    ``resume`` in a task, let ``drive(task, future)`` act on both; return what work saw."""
+
+    async def main() -> list[str]:
+        seen: list[str] = []
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        coro = work(future, seen)
+        task = asyncio.create_task(resume(coro, coro.send(None)))
+        await drive(task, future)
+        return seen
+
+    return asyncio.run(main())
 
 
 def test_resume_finishes_after_futures_and_bare_yields() -> None:
-    async def main() -> list[str]:
-        seen: list[str] = []
-        loop = asyncio.get_running_loop()
-        first, second = loop.create_future(), loop.create_future()
+    async def work(future: asyncio.Future[Any], seen: list[str]) -> None:
+        seen.append(await future)
+        await asyncio.sleep(0)  # a bare yield
+        later = asyncio.get_running_loop().create_future()
+        asyncio.get_running_loop().call_later(0.01, later.set_result, "b")
+        seen.append(await later)
 
-        async def work() -> None:
-            seen.append(await first)
-            await asyncio.sleep(0)  # a bare yield
-            seen.append(await second)
-
-        coro = work()
-        task = asyncio.create_task(resume(coro, _first_step(coro)))
-        loop.call_soon(first.set_result, "a")
-        loop.call_later(0.01, second.set_result, "b")
+    async def drive(task: asyncio.Task[None], future: asyncio.Future[Any]) -> None:
+        future.set_result("a")
         await task
-        return seen
 
-    assert asyncio.run(main()) == ["a", "b"]
+    assert _run(work, drive) == ["a", "b"]
 
 
 def test_a_failing_future_raises_inside_the_coroutine() -> None:
-    async def main() -> list[str]:
-        seen: list[str] = []
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+    async def work(future: asyncio.Future[Any], seen: list[str]) -> None:
+        try:
+            await future
+        except LookupError as exc:
+            seen.append(f"handled {exc}")
+            raise RuntimeError("passed on") from exc
 
-        async def work() -> None:
-            try:
-                await future
-            except LookupError as exc:
-                seen.append(f"handled {exc}")
-                raise RuntimeError("passed on") from exc
-
-        coro = work()
-        yielded = _first_step(coro)
+    async def drive(task: asyncio.Task[None], future: asyncio.Future[Any]) -> None:
         future.set_exception(LookupError("gone"))
         with pytest.raises(RuntimeError, match="passed on"):
-            await resume(coro, yielded)
-        return seen
+            await task
 
-    assert asyncio.run(main()) == ["handled gone"]
+    assert _run(work, drive) == ["handled gone"]
 
 
 def test_cancelling_throws_into_the_coroutine_and_cancels_its_future() -> None:
-    async def main() -> tuple[list[str], Any]:
-        seen: list[str] = []
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+    async def work(future: asyncio.Future[Any], seen: list[str]) -> None:
+        try:
+            await future
+        except asyncio.CancelledError:
+            seen.append("cancelled inside")
+            raise
+        finally:
+            seen.append("cleaned up")
 
-        async def work() -> None:
-            try:
-                await future
-            except asyncio.CancelledError:
-                seen.append("cancelled inside")
-                raise
-            finally:
-                seen.append("cleaned up")
-
-        coro = work()
-        task = asyncio.create_task(resume(coro, _first_step(coro)))
+    async def drive(task: asyncio.Task[None], future: asyncio.Future[Any]) -> None:
         await asyncio.sleep(0.01)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        return seen, future
+        assert future.cancelled()
 
-    seen, future = asyncio.run(main())
-    assert seen == ["cancelled inside", "cleaned up"]
-    assert future.cancelled()
+    assert _run(work, drive) == ["cancelled inside", "cleaned up"]
 
 
 def test_a_coroutine_may_go_on_after_a_cancellation_as_a_task_may() -> None:
-    async def main() -> list[str]:
-        seen: list[str] = []
-        loop = asyncio.get_running_loop()
-        future = loop.create_future()
+    async def work(future: asyncio.Future[Any], seen: list[str]) -> None:
+        try:
+            await future
+        except asyncio.CancelledError:
+            seen.append("ignored the cancel")
+        await asyncio.sleep(0)
+        seen.append("finished")
 
-        async def work() -> None:
-            try:
-                await future
-            except asyncio.CancelledError:
-                seen.append("ignored the cancel")
-            await asyncio.sleep(0)
-            seen.append("finished")
-
-        coro = work()
-        task = asyncio.create_task(resume(coro, _first_step(coro)))
+    async def drive(task: asyncio.Task[None], future: asyncio.Future[Any]) -> None:
         await asyncio.sleep(0.01)
         task.cancel()
         await task  # ends normally: the coroutine swallowed the cancellation
-        return seen
 
-    assert asyncio.run(main()) == ["ignored the cancel", "finished"]
+    assert _run(work, drive) == ["ignored the cancel", "finished"]
