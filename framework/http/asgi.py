@@ -64,50 +64,50 @@ class HttpApp:
         self._owns_lifecycle = False
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] == "http":
+        await self.swoop_entry(scope, receive, send)
+
+    def swoop_entry(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
+        """The dispatch of :meth:`__call__`, as a plain function returning the awaitable to
+        run: Swoop's own engines call it directly (:func:`framework.server.engine.entry_of`),
+        so a request runs in its endpoint's coroutine alone, without this app's around it.
+
+        Raises:
+            ValueError: a scope type ASGI does not define.
+        """
+        kind = scope["type"]
+        if kind == "http":
             path = scope["path"]
             if scope.get("root_path"):  # behind a proxy prefix; the one check otherwise
                 path = _below_root(scope)
             if self._scoped:
-                async with self._container.request_scope():
-                    await self._http(scope, path, receive, send)
-                return
-            # the common case, inlined: a static route and no request scope to open
+                return self._in_request_scope(scope, path, receive, send)
+            # the common case first: a static route, one dict lookup
             table = self._static_routes.get(path)
             if table is not None:
                 run = table.get(scope["method"])
                 if run is not None:
-                    await run(scope, receive, send, _EMPTY)
-                    return
-            await self._http(scope, path, receive, send)
-        elif scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-        elif scope["type"] == "websocket" and self.websocket is not None:
-            await self.websocket(scope, receive, send)
-        elif scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1000})
-        else:
-            raise ValueError(f"unsupported ASGI scope type {scope['type']!r}")
-
-    def swoop_entry(self, scope: dict[str, Any], receive: Any, send: Any) -> Awaitable[None]:
-        """:meth:`__call__` for Swoop's own engines (:func:`framework.server.engine.entry_of`):
-        a plain function returning the awaitable to run, so a request to a static route runs
-        in its endpoint's coroutine alone, without this app's around it."""
-        if scope["type"] == "http" and not self._scoped and not scope.get("root_path"):
-            table = self._static_routes.get(scope["path"])
-            if table is not None:
-                run = table.get(scope["method"])
-                if run is not None:
                     return run(scope, receive, send, _EMPTY)
-        return self.__call__(scope, receive, send)
+            return self._http(scope, path, receive, send)
+        if kind == "lifespan":
+            return self._lifespan(receive, send)
+        if kind == "websocket":
+            if self.websocket is not None:
+                return self.websocket(scope, receive, send)
+            return send({"type": "websocket.close", "code": 1000})  # type: ignore[no-any-return]
+        raise ValueError(f"unsupported ASGI scope type {kind!r}")
 
-    async def _http(self, scope: dict[str, Any], path: str, receive: Any, send: Any) -> None:
+    async def _in_request_scope(
+        self, scope: dict[str, Any], path: str, receive: Any, send: Any
+    ) -> None:
+        async with self._container.request_scope():
+            await self._http(scope, path, receive, send)
+
+    def _http(self, scope: dict[str, Any], path: str, receive: Any, send: Any) -> Awaitable[None]:
         found = self._lookup(scope["method"], path)
         if found is None:
             run = self._miss_head if scope["method"] == "HEAD" else self._miss
-            await run(scope, receive, send, _EMPTY)
-        else:
-            await found[0](scope, receive, send, found[1])
+            return run(scope, receive, send, _EMPTY)
+        return found[0](scope, receive, send, found[1])
 
     def miss_response(self, request: Request) -> Response:
         """The answer when no route matched: a static file, 405, OPTIONS, 308, or 404.

@@ -318,11 +318,11 @@ class FileResponse(Response):
     (:mod:`framework.http.conditional`): 412 with no body when ``If-Match`` or
     ``If-Unmodified-Since`` names another version of the file, 304 with no body when
     ``If-None-Match`` or ``If-Modified-Since`` shows the client's copy is current, 206 with
-    ``Content-Range`` for one
-    satisfiable ``Range`` (``If-Range`` honoured), 416 with ``Content-Range: bytes */size``
-    when no range overlaps the file. This happens in :meth:`evaluate`, called when the
-    response is sent unless done earlier: static files are evaluated before middleware sees
-    them, so an access log shows 304/206; a handler's ``FileResponse`` shows 200 there.
+    ``Content-Range`` for one satisfiable ``Range`` (``If-Range`` honoured), 416 with
+    ``Content-Range: bytes */size`` when no range overlaps the file. This happens in
+    :meth:`evaluate`, called when the response is sent unless done earlier: static files are
+    evaluated before middleware sees them, so an access log shows 304/206; a handler's
+    ``FileResponse`` shows 200 there.
 
     Args:
         path: the file.

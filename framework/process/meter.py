@@ -23,7 +23,7 @@ class Meter:
     """Wraps an ASGI app; read its counters from the same event loop."""
 
     def __init__(self, app: AnyASGIApp) -> None:
-        self._call = entry_of(app)  # the bound __call__ of an app object: a cheaper call
+        self._call = entry_of(app)  # the app's swoop_entry or bound __call__: cheaper calls
         self.requests = 0
         self.inflight = 0
         self.draining = False

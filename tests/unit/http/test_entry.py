@@ -1,6 +1,6 @@
 """``HttpApp.swoop_entry``: what Swoop's engines call instead of ``__call__``.
 
-It must answer every scope exactly as ``__call__`` does; for a static route it hands back
+It must answer every scope as ``__call__`` does (which awaits it); for a route it hands back
 the route's own coroutine (one coroutine less per request).
 """
 
@@ -79,35 +79,47 @@ def http() -> HttpApp:
 
 
 @pytest.mark.parametrize(
-    ("path", "method", "root_path"),
+    ("path", "method", "root_path", "status", "body"),
     [
-        ("/", "GET", ""),  # static route
-        ("/", "HEAD", ""),  # the automatic HEAD of a static route
-        ("/stamped", "GET", ""),  # static route behind a middleware
-        ("/items/7", "GET", ""),  # dynamic route
-        ("/items/x", "GET", ""),  # converter mismatch: 404
-        ("/", "POST", ""),  # 405 with Allow
-        ("/nowhere", "GET", ""),  # 404
-        ("/api/", "GET", "/api"),  # under a proxy prefix
+        ("/", "GET", "", 200, b'{"page":"home"}'),  # static route
+        ("/", "HEAD", "", 200, b""),  # the automatic HEAD of a static route
+        ("/stamped", "GET", "", 200, b"stamped"),  # static route behind a middleware
+        ("/items/7", "GET", "", 200, b'{"id":7}'),  # dynamic route
+        ("/items/x", "GET", "", 404, None),  # converter mismatch
+        ("/", "POST", "", 405, None),
+        ("/nowhere", "GET", "", 404, None),
+        ("/api/", "GET", "/api", 200, b'{"page":"home"}'),  # under a proxy prefix
     ],
 )
 def test_swoop_entry_answers_like_call(
-    http: HttpApp, path: str, method: str, root_path: str
+    http: HttpApp, path: str, method: str, root_path: str, status: int, body: bytes | None
 ) -> None:
     entry = entry_of(http)
     assert entry == http.swoop_entry
     by_call = asyncio.run(_answer(http, _scope(path, method, root_path)))
     by_entry = asyncio.run(_answer(entry, _scope(path, method, root_path)))
     assert by_entry == by_call
-    assert by_call[0]["type"] == "http.response.start"
+    assert by_call[0]["type"] == "http.response.start" and by_call[0]["status"] == status
+    if body is not None:
+        assert b"".join(m.get("body", b"") for m in by_call[1:]) == body
+    if path == "/stamped":
+        assert (b"x-stamp", b"1") in by_call[0]["headers"]
+    if status == 405:
+        assert (b"allow", b"GET, HEAD, OPTIONS") in by_call[0]["headers"]
 
 
-def test_swoop_entry_returns_the_static_route_coroutine(http: HttpApp) -> None:
-    awaitable = http.swoop_entry(_scope("/"), None, None)
+@pytest.mark.parametrize("path", ["/", "/items/7", "/nowhere"])
+def test_swoop_entry_returns_the_endpoint_coroutine(http: HttpApp, path: str) -> None:
+    awaitable = http.swoop_entry(_scope(path), None, None)
     try:
         assert awaitable.cr_code.co_name == "run"  # type: ignore[attr-defined]
     finally:
         awaitable.close()  # type: ignore[attr-defined]
+
+
+def test_swoop_entry_refuses_an_unknown_scope_type(http: HttpApp) -> None:
+    with pytest.raises(ValueError, match="unsupported ASGI scope type 'mqtt'"):
+        http.swoop_entry({"type": "mqtt"}, None, None)
 
 
 def test_swoop_entry_runs_lifespan_through_call(http: HttpApp) -> None:
